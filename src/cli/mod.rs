@@ -1,0 +1,206 @@
+//! The command line: clap definitions ([`args`]), their checking into a [`Plan`] ([`plan`]), and the
+//! wiring from a plan to an answer. No Arrow arrays are built here.
+
+pub mod args;
+pub mod plan;
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::Parser;
+
+pub use args::Cli;
+pub use plan::{Action, Invocation, Plan, UsageError};
+
+use crate::output;
+use crate::query::{BuiltinQuery, Engine};
+use crate::source;
+use crate::table::ScanTotals;
+
+/// How a run ended, for the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Answered, everything was read.
+    Complete,
+    /// Answered, but some lines or objects could not be read (they were listed on stderr).
+    Partial,
+}
+
+/// Exit code: answered and everything was read.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: the run failed.
+pub const EXIT_FAILED: u8 = 1;
+/// Exit code: the command line was wrong (clap's own code for usage errors).
+pub const EXIT_USAGE: u8 = 2;
+/// Exit code: answered, but something was skipped.
+pub const EXIT_PARTIAL: u8 = 3;
+
+/// Parses the process arguments and runs them.
+pub fn run() -> anyhow::Result<Outcome> {
+    let cli = Cli::parse();
+    let now = chrono::Utc::now().timestamp();
+    match Plan::from_cli(cli, now)? {
+        Invocation::ListQueries => {
+            write_catalogue(&mut std::io::stdout().lock()).context("writing the query list")?;
+            Ok(Outcome::Complete)
+        }
+        Invocation::Run(plan) => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("starting the runtime")?;
+            runtime.block_on(execute(*plan))
+        }
+    }
+}
+
+/// Runs a checked plan.
+pub async fn execute(plan: Plan) -> anyhow::Result<Outcome> {
+    let listing = source::list_local(&plan.selection)?;
+    let pruned = listing.pruned;
+    let engine = Engine::open_local(listing, plan.options.clone(), &plan.filters).await?;
+    let frame = match &plan.action {
+        Action::Builtin(query, args) => engine.builtin(query, args).await?,
+        Action::Sql(sql, limit) => engine.sql(sql, *limit).await?,
+    };
+    let stream = frame.execute_stream().await?;
+    let written = match &plan.output {
+        Some(path) => write_file(stream, plan.format, path).await,
+        None => {
+            let result =
+                output::write(stream, plan.format, BufWriter::new(std::io::stdout())).await;
+            match result {
+                Err(e) if e.is_broken_pipe() => Ok(0),
+                other => other.map_err(anyhow::Error::from),
+            }
+        }
+    };
+    let report = engine.report();
+    let problems = report.problems();
+    let totals = report.totals();
+    let mut err = std::io::stderr().lock();
+    for problem in &problems {
+        let _ = writeln!(err, "flowq: {problem}");
+    }
+    let listed = problems
+        .iter()
+        .filter(|p| {
+            !matches!(
+                p.problem.kind,
+                crate::decode::ProblemKind::DuplicateField { .. }
+            )
+        })
+        .count() as u64;
+    let unlisted = (totals.bad_lines + totals.bad_objects).saturating_sub(listed);
+    if unlisted > 0 {
+        let _ = writeln!(
+            err,
+            "flowq: … and {unlisted} more problems, counted but not listed"
+        );
+    }
+    written?;
+    if !plan.quiet {
+        let _ = writeln!(err, "{}", summary(&totals, pruned));
+    }
+    Ok(if totals.skipped_anything() {
+        Outcome::Partial
+    } else {
+        Outcome::Complete
+    })
+}
+
+/// Writes to `path` through a temporary file beside it, renamed into place only when the whole
+/// answer was written: a failed run never leaves a half-written file that looks complete.
+async fn write_file(
+    stream: datafusion::execution::SendableRecordBatchStream,
+    format: output::Format,
+    path: &Path,
+) -> anyhow::Result<u64> {
+    let mut partial = PathBuf::from(path);
+    partial.set_file_name(format!(
+        ".{}.partial",
+        path.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    ));
+    let file = File::create(&partial).with_context(|| format!("creating {}", partial.display()))?;
+    match output::write(stream, format, BufWriter::new(file)).await {
+        Ok(rows) => {
+            std::fs::rename(&partial, path)
+                .with_context(|| format!("writing {}", path.display()))?;
+            Ok(rows)
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            Err(e.into())
+        }
+    }
+}
+
+/// The one-line summary: what was read and what was skipped.
+pub fn summary(totals: &ScanTotals, pruned: usize) -> String {
+    let mut line = format!(
+        "flowq: read {} objects ({}), {} records",
+        totals.objects,
+        human_bytes(totals.bytes),
+        totals.records
+    );
+    if pruned > 0 {
+        line.push_str(&format!(
+            "; {pruned} objects skipped by their key (outside the filters)"
+        ));
+    }
+    if totals.skipped_anything() {
+        line.push_str(&format!(
+            "; SKIPPED {} lines and {} objects that could not be read (listed above)",
+            totals.bad_lines, totals.bad_objects
+        ));
+    } else {
+        line.push_str("; nothing skipped");
+    }
+    line
+}
+
+fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// `flowq queries`: one paragraph per built-in query.
+fn write_catalogue(out: &mut impl Write) -> std::io::Result<()> {
+    for query in BuiltinQuery::all() {
+        let field = |key| query.header(key).unwrap_or("");
+        writeln!(out, "{}", query.name)?;
+        writeln!(out, "    {}", field("answers"))?;
+        writeln!(out, "    Athena: {}", field("athena"))?;
+        writeln!(out, "    Parameters: {}", field("params"))?;
+        writeln!(
+            out,
+            "    Rows: {}",
+            match query.default_size() {
+                Some(n) => format!("top {n} (--limit N for more)"),
+                None => "every match (--limit N to cap)".to_string(),
+            }
+        )?;
+        writeln!(out, "    Notes: {}", field("notes"))?;
+        writeln!(out)?;
+    }
+    writeln!(out, "sql QUERY")?;
+    writeln!(
+        out,
+        "    Any read-only SQL over the table flows (Athena's column names; quote \"end\")."
+    )?;
+    out.flush()
+}

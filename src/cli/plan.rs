@@ -1,0 +1,430 @@
+//! From flags to a plan: every value is checked here, before anything is read, and a bad one gets a
+//! message that shows it and an example of a good one.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime};
+
+use super::args::{Cli, Command};
+use crate::decode;
+use crate::net::Cidr;
+use crate::output::Format;
+use crate::query::{BuiltinQuery, Filters, QueryArgs, QueryKind};
+use crate::source::{Selection, TimeWindow};
+use crate::table::DecodeOptions;
+
+/// A flag value that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+fn usage<T>(message: impl Into<String>) -> Result<T, UsageError> {
+    Err(UsageError(message.into()))
+}
+
+/// What to do.
+#[derive(Debug)]
+pub enum Action {
+    /// Run a built-in query.
+    Builtin(BuiltinQuery, QueryArgs),
+    /// Run user SQL, with an optional row cap.
+    Sql(String, Option<usize>),
+}
+
+/// What the command line asks for.
+#[derive(Debug)]
+pub enum Invocation {
+    /// Describe the built-in queries.
+    ListQueries,
+    /// Answer a question.
+    Run(Box<Plan>),
+}
+
+/// A checked command line.
+#[derive(Debug)]
+pub struct Plan {
+    /// What to read.
+    pub selection: Selection,
+    /// How to decode it.
+    pub options: DecodeOptions,
+    /// What to keep.
+    pub filters: Filters,
+    /// What to do.
+    pub action: Action,
+    /// How to write the answer.
+    pub format: Format,
+    /// Where (standard output when `None`).
+    pub output: Option<PathBuf>,
+    /// No summary line.
+    pub quiet: bool,
+}
+
+impl Plan {
+    /// Checks the command line against the clock `now` (epoch seconds, for spans like `24h`).
+    pub fn from_cli(cli: Cli, now: i64) -> Result<Invocation, UsageError> {
+        let g = cli.global;
+        let since = g
+            .since
+            .as_deref()
+            .map(|t| parse_time("--since", t, now))
+            .transpose()?;
+        let until = g
+            .until
+            .as_deref()
+            .map(|t| parse_time("--until", t, now))
+            .transpose()?;
+        if let (Some(s), Some(u)) = (since, until)
+            && s >= u
+        {
+            return usage(format!(
+                "--since ({}) must be before --until ({}), e.g. --since 2024-03-01 --until 2024-03-02",
+                g.since.unwrap_or_default(),
+                g.until.unwrap_or_default()
+            ));
+        }
+        let window = TimeWindow { since, until };
+        let account = g.account.map(check_account).transpose()?;
+        let region = g.region.map(check_region).transpose()?;
+        let filters = Filters {
+            window,
+            account: account.clone(),
+            region: region.clone(),
+            eni: g
+                .eni
+                .map(|e| nonempty("--eni", e, "eni-0123456789abcdef0"))
+                .transpose()?,
+            action: g.action.map(parse_action).transpose()?,
+            protocol: g.protocol.as_deref().map(parse_protocol).transpose()?,
+            port: g
+                .port
+                .as_deref()
+                .map(|p| parse_port("--port", p))
+                .transpose()?,
+            ips: g
+                .ip
+                .iter()
+                .map(|ip| parse_cidr("--ip", ip).map(|c| c.to_string()))
+                .collect::<Result<_, _>>()?,
+        };
+        let options = DecodeOptions {
+            fields: g.fields.as_deref().map(parse_fields).transpose()?,
+            strict: g.strict,
+        };
+        let format = choose_format(g.format.as_deref(), g.output.as_ref())?;
+        let columns = g.columns.as_deref().map(parse_columns).transpose()?;
+        let action = match cli.command {
+            Command::Queries => return Ok(Invocation::ListQueries),
+            Command::Sql { query } => {
+                if columns.is_some() {
+                    return usage(
+                        "--columns applies to listings; in flowq sql, name the columns in SELECT",
+                    );
+                }
+                Action::Sql(query, g.limit)
+            }
+            command => {
+                let name = command.builtin_name().unwrap_or_default();
+                let query = BuiltinQuery::named(name)
+                    .ok_or_else(|| UsageError(format!("no built-in query named {name}")))?;
+                if columns.is_some() && query.kind() != QueryKind::Listing {
+                    return usage(format!(
+                        "--columns applies to listings (ip, from, to, rejected, accepted, ssh-rdp), not to {name}"
+                    ));
+                }
+                let (cidr, ports) = match &command {
+                    Command::Ip { target } | Command::From { target } | Command::To { target } => {
+                        (Some(parse_cidr(name, target)?), Vec::new())
+                    }
+                    Command::AdminPorts { ports } => (None, parse_ports(ports)?),
+                    _ => (None, Vec::new()),
+                };
+                Action::Builtin(
+                    query,
+                    QueryArgs {
+                        cidr,
+                        ports,
+                        limit: g.limit,
+                        columns,
+                    },
+                )
+            }
+        };
+        if g.path.is_empty() {
+            return usage("nothing to read: name the flow logs with --path FILE|DIR (repeatable)");
+        }
+        if format == Format::Parquet && g.output.is_none() && std::io::stdout().is_terminal() {
+            return usage(
+                "Parquet is binary: write it to a file with --output FILE.parquet, or pipe it",
+            );
+        }
+        let selection = Selection {
+            paths: g
+                .path
+                .iter()
+                .map(|p| p.to_string_lossy().into_owned())
+                .collect(),
+            window,
+            account,
+            region,
+        };
+        Ok(Invocation::Run(Box::new(Plan {
+            selection,
+            options,
+            filters,
+            action,
+            format,
+            output: g.output,
+            quiet: g.quiet,
+        })))
+    }
+}
+
+/// A time: RFC 3339, a date (midnight UTC), `YYYY-MM-DDTHH:MM[:SS]` (UTC), or a span before `now`.
+pub fn parse_time(flag: &str, text: &str, now: i64) -> Result<i64, UsageError> {
+    let t = text.trim();
+    if let Ok(time) = DateTime::parse_from_rfc3339(t) {
+        return Ok(time.timestamp());
+    }
+    for format in [
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ] {
+        if let Ok(time) = NaiveDateTime::parse_from_str(t, format) {
+            return Ok(time.and_utc().timestamp());
+        }
+    }
+    if let Ok(date) = NaiveDate::parse_from_str(t, "%Y-%m-%d")
+        && let Some(midnight) = date.and_hms_opt(0, 0, 0)
+    {
+        return Ok(midnight.and_utc().timestamp());
+    }
+    let unit = |c: char| match c {
+        's' => Some(1),
+        'm' => Some(60),
+        'h' => Some(3600),
+        'd' => Some(86_400),
+        'w' => Some(7 * 86_400),
+        _ => None,
+    };
+    if let Some(last) = t.chars().last()
+        && let Some(seconds) = unit(last)
+        && let Ok(n) = t[..t.len() - 1].parse::<i64>()
+        && n >= 0
+        && let Some(span) = n.checked_mul(seconds)
+    {
+        return Ok(now - span);
+    }
+    usage(format!(
+        "{flag} {text:?} is not a time: use RFC 3339 (2026-11-20T10:00:00Z), a date (2026-11-20, midnight UTC) \
+         or a span before now (90m, 24h, 7d)"
+    ))
+}
+
+fn nonempty(flag: &str, value: String, example: &str) -> Result<String, UsageError> {
+    let value = value.trim().to_string();
+    if value.is_empty() || value.contains(char::is_whitespace) {
+        return usage(format!(
+            "{flag} {value:?} is not valid, e.g. {flag} {example}"
+        ));
+    }
+    Ok(value)
+}
+
+fn check_account(value: String) -> Result<String, UsageError> {
+    let value = value.trim().to_string();
+    if (value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit())) || value == "unknown" {
+        Ok(value)
+    } else {
+        usage(format!(
+            "--account {value:?} is not an AWS account id: use the 12 digits, e.g. --account 123456789012"
+        ))
+    }
+}
+
+fn check_region(value: String) -> Result<String, UsageError> {
+    let value = value.trim().to_string();
+    let ok = value.contains('-')
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if ok {
+        Ok(value)
+    } else {
+        usage(format!(
+            "--region {value:?} is not a region, e.g. --region us-east-1"
+        ))
+    }
+}
+
+fn parse_action(value: String) -> Result<String, UsageError> {
+    match value.trim().to_ascii_uppercase().as_str() {
+        a @ ("ACCEPT" | "REJECT") => Ok(a.to_string()),
+        _ => usage(format!(
+            "--action {value:?} is not an action: use accept or reject"
+        )),
+    }
+}
+
+fn parse_protocol(value: &str) -> Result<i32, UsageError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "tcp" => Ok(6),
+        "udp" => Ok(17),
+        "icmp" => Ok(1),
+        "icmpv6" | "ipv6-icmp" => Ok(58),
+        n => match n.parse::<u8>() {
+            Ok(n) => Ok(i32::from(n)),
+            Err(_) => usage(format!(
+                "--protocol {value:?} is not a protocol: use tcp, udp, icmp, icmpv6 or an IANA number 0-255, e.g. --protocol 47"
+            )),
+        },
+    }
+}
+
+fn parse_port(flag: &str, value: &str) -> Result<i32, UsageError> {
+    match value.trim().parse::<u16>() {
+        Ok(port) => Ok(i32::from(port)),
+        Err(_) => usage(format!(
+            "{flag} {value:?} is not a port: use a number 0-65535, e.g. {flag} 22"
+        )),
+    }
+}
+
+fn parse_ports(value: &str) -> Result<Vec<i32>, UsageError> {
+    let ports: Vec<i32> = value
+        .split(',')
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| parse_port("--ports", p))
+        .collect::<Result<_, _>>()?;
+    if ports.is_empty() {
+        return usage("--ports needs at least one port, e.g. --ports 22,3389");
+    }
+    Ok(ports)
+}
+
+fn parse_cidr(what: &str, value: &str) -> Result<Cidr, UsageError> {
+    value
+        .trim()
+        .parse::<Cidr>()
+        .map_err(|e| UsageError(format!("{what}: {e}")))
+}
+
+fn parse_fields(value: &str) -> Result<Vec<String>, UsageError> {
+    let names: Vec<String> = value
+        .split([' ', ','])
+        .filter(|f| !f.is_empty())
+        .map(|f| f.replace('_', "-"))
+        .collect();
+    if names.is_empty() {
+        return usage(
+            "--fields needs the field names in order, e.g. --fields 'version srcaddr dstaddr bytes'",
+        );
+    }
+    if let Some(unknown) = names.iter().find(|n| decode::known_kind(n).is_none()) {
+        return usage(format!(
+            "--fields: {unknown:?} is not a flow-log field; known fields: {}",
+            decode::KNOWN_FIELDS
+                .iter()
+                .map(|(n, _)| *n)
+                .collect::<Vec<_>>()
+                .join(" ")
+        ));
+    }
+    Ok(names)
+}
+
+fn parse_columns(value: &str) -> Result<Vec<String>, UsageError> {
+    let columns: Vec<String> = value
+        .split(',')
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty())
+        .collect();
+    if columns.is_empty() {
+        return usage("--columns needs column names, e.g. --columns start,srcaddr,dstaddr,bytes");
+    }
+    Ok(columns)
+}
+
+fn choose_format(format: Option<&str>, output: Option<&PathBuf>) -> Result<Format, UsageError> {
+    if let Some(format) = format {
+        return format
+            .parse()
+            .map_err(|e: String| UsageError(format!("--format: {e}")));
+    }
+    if let Some(output) = output {
+        let extension = output
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase());
+        return Ok(match extension.as_deref() {
+            Some("json") => Format::Json,
+            Some("ndjson" | "jsonl") => Format::Ndjson,
+            Some("parquet") => Format::Parquet,
+            Some("txt") => Format::Table,
+            _ => Format::Csv,
+        });
+    }
+    Ok(if std::io::stdout().is_terminal() {
+        Format::Table
+    } else {
+        Format::Csv
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times() {
+        let now = 1_700_000_000;
+        assert_eq!(
+            parse_time("--since", "2024-03-01", now).ok(),
+            Some(1_709_251_200)
+        );
+        assert_eq!(
+            parse_time("--since", "2024-03-01T00:00:00Z", now).ok(),
+            Some(1_709_251_200)
+        );
+        assert_eq!(
+            parse_time("--since", "2024-03-01T01:00:00+01:00", now).ok(),
+            Some(1_709_251_200)
+        );
+        assert_eq!(
+            parse_time("--since", "2024-03-01T00:00", now).ok(),
+            Some(1_709_251_200)
+        );
+        assert_eq!(parse_time("--since", "90m", now).ok(), Some(now - 5400));
+        assert_eq!(parse_time("--since", "24h", now).ok(), Some(now - 86_400));
+        assert_eq!(
+            parse_time("--since", "7d", now).ok(),
+            Some(now - 7 * 86_400)
+        );
+        for bad in ["yesterday", "2024-13-01", "-5h", "h", "5x", ""] {
+            assert!(parse_time("--since", bad, now).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn protocols_and_ports() {
+        assert_eq!(parse_protocol("TCP").ok(), Some(6));
+        assert_eq!(parse_protocol("icmpv6").ok(), Some(58));
+        assert_eq!(parse_protocol("47").ok(), Some(47));
+        assert!(parse_protocol("256").is_err());
+        assert!(parse_protocol("tcpp").is_err());
+        assert_eq!(parse_ports("22, 3389").ok(), Some(vec![22, 3389]));
+        assert!(parse_ports("22,70000").is_err());
+    }
+
+    #[test]
+    fn fields_must_be_known() {
+        assert_eq!(
+            parse_fields("version srcaddr log_status")
+                .ok()
+                .map(|f| f.len()),
+            Some(3)
+        );
+        assert!(parse_fields("version srcadr").is_err());
+    }
+}

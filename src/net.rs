@@ -1,0 +1,143 @@
+//! IP addresses and CIDR blocks, IPv4 and IPv6, for filters and the `cidr_contains` SQL function.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
+
+/// A CIDR block, or a single address (a /32 or /128 block).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Cidr {
+    network: IpAddr,
+    prefix: u8,
+}
+
+/// A string that is neither an address nor a CIDR block.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{value:?} is not an IP address or CIDR block (e.g. 198.51.100.77, 10.0.0.0/8, 2001:db8::/32)"
+)]
+pub struct CidrError {
+    /// The value given.
+    pub value: String,
+}
+
+impl Cidr {
+    /// True when `ip` is inside the block (an IPv4 block never contains an IPv6 address, nor the
+    /// reverse).
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.network, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(ip) & mask == u32::from(net)
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(ip) & mask == u128::from(net)
+            }
+            _ => false,
+        }
+    }
+
+    /// True when `text` is an address inside the block; false for anything else.
+    pub fn contains_str(&self, text: &str) -> bool {
+        text.parse::<IpAddr>().is_ok_and(|ip| self.contains(ip))
+    }
+
+    /// The prefix length.
+    pub fn prefix(&self) -> u8 {
+        self.prefix
+    }
+}
+
+impl FromStr for Cidr {
+    type Err = CidrError;
+
+    /// Parses `10.0.0.0/8`, `2001:db8::/32`, or a bare address. Host bits in a block are cleared, as
+    /// Trino's `contains` does (`10.1.2.3/8` is `10.0.0.0/8`).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let err = || CidrError {
+            value: s.to_string(),
+        };
+        let (addr, prefix) = match s.split_once('/') {
+            Some((addr, prefix)) => (addr, Some(prefix)),
+            None => (s, None),
+        };
+        let ip: IpAddr = addr.trim().parse().map_err(|_| err())?;
+        let max = if ip.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            Some(p) => p
+                .trim()
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or_else(err)?,
+            None => max,
+        };
+        let network = match ip {
+            IpAddr::V4(v4) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
+                IpAddr::V4((u32::from(v4) & mask).into())
+            }
+            IpAddr::V6(v6) => {
+                let mask = u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0);
+                IpAddr::V6((u128::from(v6) & mask).into())
+            }
+        };
+        Ok(Cidr { network, prefix })
+    }
+}
+
+impl fmt::Display for Cidr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.network, self.prefix)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cidr(s: &str) -> Cidr {
+        s.parse().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn v4_blocks_and_hosts() {
+        assert!(cidr("10.0.0.0/8").contains_str("10.200.1.2"));
+        assert!(!cidr("10.0.0.0/8").contains_str("11.0.0.1"));
+        assert!(cidr("198.51.100.77").contains_str("198.51.100.77"));
+        assert!(!cidr("198.51.100.77").contains_str("198.51.100.78"));
+        assert!(cidr("0.0.0.0/0").contains_str("1.2.3.4"));
+        assert!(!cidr("0.0.0.0/0").contains_str("::1"));
+        assert_eq!(cidr("10.1.2.3/8").to_string(), "10.0.0.0/8");
+    }
+
+    #[test]
+    fn v6_blocks() {
+        assert!(cidr("2001:db8::/32").contains_str("2001:db8:1234:a100:8d6e:3477:df66:f105"));
+        assert!(!cidr("2001:db8::/32").contains_str("2001:db9::1"));
+        assert!(cidr("::/0").contains_str("::1"));
+        assert!(!cidr("2001:db8::/32").contains_str("10.0.0.1"));
+    }
+
+    #[test]
+    fn rejects_junk() {
+        for bad in [
+            "",
+            "10.0.0.0/33",
+            "10.0.0/8",
+            "300.1.1.1",
+            "2001:db8::/129",
+            "-",
+            "a.b.c.d",
+            "10.0.0.0/x",
+        ] {
+            assert!(bad.parse::<Cidr>().is_err(), "{bad}");
+        }
+        assert!(!cidr("10.0.0.0/8").contains_str("-"));
+    }
+}

@@ -1,0 +1,237 @@
+//! Running queries: the session that holds `flows`, the filters that narrow it, the built-in queries
+//! and read-only user SQL.
+//!
+//! Filters become DataFusion expressions over literals and the built-in queries take their arguments
+//! as placeholders (`$cidr`, `$ports`): nothing a user types is ever pasted into SQL text.
+
+mod catalog;
+
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::{ParamValues, ScalarValue};
+use datafusion::dataframe::DataFrame;
+use datafusion::error::{DataFusionError, Result};
+use datafusion::execution::FunctionRegistry;
+use datafusion::execution::object_store::ObjectStoreUrl;
+use datafusion::logical_expr::{Expr, ScalarUDF, col, lit};
+use datafusion::prelude::{SQLOptions, SessionConfig, SessionContext};
+use serde::{Deserialize, Serialize};
+
+pub use catalog::{BuiltinQuery, QueryKind};
+
+use crate::decode::DEFAULT_FORMAT;
+use crate::net::Cidr;
+use crate::source::{Listing, TimeWindow};
+use crate::table::{CidrContains, DecodeOptions, FlowsTable, ScanReport, unknown_header_fields};
+
+/// The ports `admin-ports` looks at unless told otherwise.
+pub const DEFAULT_ADMIN_PORTS: &[i32] = &[22, 23, 3389, 5900, 5985, 5986];
+
+/// Filters that narrow `flows` before any query runs: plain data, validated by the CLI.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Filters {
+    /// Flows that overlap the window: `end >= since AND start < until`.
+    pub window: TimeWindow,
+    /// `account_id` (from the record, else from the object key).
+    pub account: Option<String>,
+    /// `region` (from the record, else from the object key).
+    pub region: Option<String>,
+    /// `interface_id`.
+    pub eni: Option<String>,
+    /// `action`: `ACCEPT` or `REJECT`.
+    pub action: Option<String>,
+    /// IANA protocol number.
+    pub protocol: Option<i32>,
+    /// `srcport` or `dstport`.
+    pub port: Option<i32>,
+    /// Any of the four address columns inside any of these blocks.
+    pub ips: Vec<String>,
+}
+
+/// The arguments of a built-in query.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueryArgs {
+    /// `$cidr` of `ip`, `from`, `to`.
+    pub cidr: Option<Cidr>,
+    /// `$ports` of `admin-ports`.
+    pub ports: Vec<i32>,
+    /// Row cap; `None` means the query's default size.
+    pub limit: Option<usize>,
+    /// For listings: the columns to return instead of the default ones.
+    pub columns: Option<Vec<String>>,
+}
+
+/// A session with the table `flows` registered, narrowed by the filters.
+pub struct Engine {
+    ctx: SessionContext,
+    report: Arc<ScanReport>,
+}
+
+impl Engine {
+    /// Opens the objects of `listing` (local files) as `flows`, narrowed by `filters`.
+    pub async fn open_local(
+        listing: Listing,
+        options: DecodeOptions,
+        filters: &Filters,
+    ) -> Result<Engine> {
+        let config = SessionConfig::new()
+            .set_str("datafusion.sql_parser.default_null_ordering", "nulls_last")
+            .set_str("datafusion.execution.time_zone", "UTC");
+        let ctx = SessionContext::new_with_config(config);
+        ctx.register_udf(ScalarUDF::from(CidrContains::new()));
+        let store_url = ObjectStoreUrl::local_filesystem();
+        let store = ctx.runtime_env().object_store(&store_url)?;
+        let extra = unknown_header_fields(store, &listing.objects).await;
+        let report = Arc::new(ScanReport::default());
+        let table = FlowsTable::new(
+            store_url,
+            listing.objects,
+            &extra,
+            options,
+            Arc::clone(&report),
+        );
+        let mut flows = ctx.read_table(Arc::new(table))?;
+        if let Some(predicate) = filter_expr(&ctx, filters)? {
+            flows = flows.filter(predicate)?;
+        }
+        ctx.register_table("flows", flows.into_view())?;
+        Ok(Engine { ctx, report })
+    }
+
+    /// What the scans of this session read and could not read.
+    pub fn report(&self) -> &Arc<ScanReport> {
+        &self.report
+    }
+
+    /// The session, for callers that need more than the methods here.
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    /// Runs a built-in query.
+    pub async fn builtin(&self, query: &BuiltinQuery, args: &QueryArgs) -> Result<DataFrame> {
+        let mut params: Vec<(String, ScalarValue)> = Vec::new();
+        if query.sql.contains("$cidr") {
+            let cidr = args.cidr.ok_or_else(|| {
+                DataFusionError::Plan(format!("{} needs an address or CIDR block", query.name))
+            })?;
+            params.push(("cidr".into(), ScalarValue::Utf8(Some(cidr.to_string()))));
+        }
+        if query.sql.contains("$ports") {
+            let ports = if args.ports.is_empty() {
+                DEFAULT_ADMIN_PORTS.to_vec()
+            } else {
+                args.ports.clone()
+            };
+            let values: Vec<ScalarValue> = ports
+                .into_iter()
+                .map(|p| ScalarValue::Int32(Some(p)))
+                .collect();
+            params.push((
+                "ports".into(),
+                ScalarValue::List(ScalarValue::new_list_nullable(&values, &DataType::Int32)),
+            ));
+        }
+        let mut frame = self
+            .ctx
+            .sql(query.sql)
+            .await?
+            .with_param_values(ParamValues::from(params))?;
+        if query.kind() == QueryKind::Listing {
+            let default: Vec<String> = DEFAULT_FORMAT
+                .iter()
+                .map(|f| crate::decode::column_name(f))
+                .chain(["source".to_string(), "line".to_string()])
+                .collect();
+            let columns = args.columns.clone().unwrap_or(default);
+            let names: Vec<&str> = columns.iter().map(String::as_str).collect();
+            frame = frame.select_columns(&names)?;
+        }
+        match args.limit.or(query.default_size()) {
+            Some(limit) => frame.limit(0, Some(limit)),
+            None => Ok(frame),
+        }
+    }
+
+    /// Runs user SQL over `flows`. Statements that write files or change state are refused.
+    pub async fn sql(&self, sql: &str, limit: Option<usize>) -> Result<DataFrame> {
+        let options = SQLOptions::new()
+            .with_allow_ddl(false)
+            .with_allow_dml(false)
+            .with_allow_statements(false);
+        let frame = self
+            .ctx
+            .sql_with_options(sql, options)
+            .await
+            .map_err(read_only_message)?;
+        match limit {
+            Some(limit) => frame.limit(0, Some(limit)),
+            None => Ok(frame),
+        }
+    }
+}
+
+/// Explains a refused statement in the user's terms.
+fn read_only_message(err: DataFusionError) -> DataFusionError {
+    let text = err.to_string();
+    if [
+        "DDL not supported",
+        "DML not supported",
+        "Statement not supported",
+    ]
+    .iter()
+    .any(|m| text.contains(m))
+    {
+        DataFusionError::Plan(format!(
+            "flowq sql is read-only: only queries (SELECT, WITH, EXPLAIN) over flows are allowed; \
+             statements that write files or change state (COPY … TO, CREATE, INSERT, SET) are refused ({text})"
+        ))
+    } else {
+        err
+    }
+}
+
+/// The filters as one predicate over `flows`, or `None` when there are none.
+fn filter_expr(ctx: &SessionContext, filters: &Filters) -> Result<Option<Expr>> {
+    let mut parts: Vec<Expr> = Vec::new();
+    if let Some(since) = filters.window.since {
+        parts.push(col("end").gt_eq(lit(since)));
+    }
+    if let Some(until) = filters.window.until {
+        parts.push(col("start").lt(lit(until)));
+    }
+    for (column, value) in [
+        ("account_id", &filters.account),
+        ("region", &filters.region),
+        ("interface_id", &filters.eni),
+        ("action", &filters.action),
+    ] {
+        if let Some(value) = value {
+            parts.push(col(column).eq(lit(value.as_str())));
+        }
+    }
+    if let Some(protocol) = filters.protocol {
+        parts.push(col("protocol").eq(lit(protocol)));
+    }
+    if let Some(port) = filters.port {
+        parts.push(
+            col("srcport")
+                .eq(lit(port))
+                .or(col("dstport").eq(lit(port))),
+        );
+    }
+    if !filters.ips.is_empty() {
+        let udf = ctx.udf("cidr_contains")?;
+        let any = filters
+            .ips
+            .iter()
+            .flat_map(|cidr| {
+                ["srcaddr", "dstaddr", "pkt_srcaddr", "pkt_dstaddr"]
+                    .map(|column| udf.call(vec![lit(cidr.as_str()), col(column)]))
+            })
+            .reduce(Expr::or);
+        parts.extend(any);
+    }
+    Ok(parts.into_iter().reduce(Expr::and))
+}

@@ -1,0 +1,80 @@
+//! What to read: turns the paths a user named into a list of objects, pruned by what their keys say.
+//!
+//! Reads no object bodies. Pruning by `--since/--until`, `--account` and `--region` only ever drops an
+//! object whose key proves it holds no matching flow (see [`TimeWindow::may_hold`]); an object whose
+//! key says nothing is always kept.
+
+mod layout;
+mod local;
+
+use serde::{Deserialize, Serialize};
+
+pub use layout::{KeyInfo, TimeWindow};
+pub use local::list_local;
+
+/// Where the logs are and which of them can matter: plain data, resolved by the CLI.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Selection {
+    /// Local files and folders (read recursively).
+    pub paths: Vec<String>,
+    /// The time window.
+    pub window: TimeWindow,
+    /// Only this account.
+    pub account: Option<String>,
+    /// Only this region.
+    pub region: Option<String>,
+}
+
+/// One object to read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectRef {
+    /// How the object is named in output (the `source` column): a path as the user wrote it, or a URL.
+    pub name: String,
+    /// The location in its object store (for local files: the absolute path without its leading `/`).
+    pub location: String,
+    /// Stored size in bytes.
+    pub size: u64,
+    /// What the key says about the object.
+    pub key: KeyInfo,
+}
+
+/// The objects of a selection, and how many were pruned.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Listing {
+    /// The objects to read, in a stable order.
+    pub objects: Vec<ObjectRef>,
+    /// Objects found but skipped because their key proves they hold no matching flow.
+    pub pruned: usize,
+}
+
+/// Errors of the source layer: a named path that cannot be listed.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// The path does not exist.
+    #[error("{path}: no such file or directory")]
+    NotFound {
+        /// The path as given.
+        path: String,
+    },
+    /// The path exists but cannot be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+}
+
+impl Selection {
+    /// True when an object with this key might hold flows of the selection.
+    pub fn may_hold(&self, key: &KeyInfo) -> bool {
+        let matches = |want: &Option<String>, have: &Option<String>| match (want, have) {
+            (Some(want), Some(have)) => want == have,
+            _ => true,
+        };
+        matches(&self.account, &key.account)
+            && matches(&self.region, &key.region)
+            && key.delivered.is_none_or(|d| self.window.may_hold(d))
+    }
+}

@@ -1,0 +1,172 @@
+//! The table `flows`: listed objects, decoded by [`crate::decode`], as a DataFusion `TableProvider`.
+//!
+//! This is the only module that implements DataFusion's data-source traits. Its schema is
+//! [`crate::decode::file_schema`] (every documented field, plus any unknown field named in an
+//! object's header line) followed by the partition column `source`.
+
+mod cidr;
+mod report;
+mod scan;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::arrow::datatypes::{DataType, Field, SchemaRef};
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::{Result, ScalarValue};
+use datafusion::datasource::TableType;
+use datafusion::datasource::listing::PartitionedFile;
+use datafusion::datasource::object_store::ObjectStoreUrl;
+use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder};
+use datafusion::datasource::source::DataSourceExec;
+use datafusion::datasource::table_schema::TableSchema;
+use datafusion::logical_expr::Expr;
+use datafusion::physical_plan::ExecutionPlan;
+use futures::StreamExt;
+use object_store::path::Path;
+use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
+
+pub use cidr::CidrContains;
+pub use report::{MAX_LISTED_PROBLEMS, ObjectProblem, ScanReport, ScanTotals};
+pub use scan::{DecodeOptions, StrictError};
+use scan::{FlowsSource, ObjectInfo};
+
+use crate::decode::{self, SOURCE_COLUMN};
+use crate::source::ObjectRef;
+
+/// Bytes read from the start of each object to find its header line.
+const HEADER_PROBE: u64 = 64 * 1024;
+
+/// The `flows` table over a list of objects in one object store.
+#[derive(Debug)]
+pub struct FlowsTable {
+    table_schema: TableSchema,
+    store_url: ObjectStoreUrl,
+    objects: Vec<ObjectRef>,
+    options: Arc<DecodeOptions>,
+    report: Arc<ScanReport>,
+}
+
+impl FlowsTable {
+    /// A table over `objects` of the store at `store_url` (e.g. `file:///`), with the given extra
+    /// (unknown) field names as text columns. Problems are recorded in `report`.
+    pub fn new(
+        store_url: ObjectStoreUrl,
+        objects: Vec<ObjectRef>,
+        extra_fields: &[String],
+        options: DecodeOptions,
+        report: Arc<ScanReport>,
+    ) -> Self {
+        let file_schema = decode::file_schema(extra_fields);
+        let source = Arc::new(Field::new(SOURCE_COLUMN, DataType::Utf8View, false));
+        let table_schema = TableSchema::builder(file_schema)
+            .with_table_partition_cols(vec![source])
+            .build();
+        FlowsTable {
+            table_schema,
+            store_url,
+            objects,
+            options: Arc::new(options),
+            report,
+        }
+    }
+
+    /// Splits the objects into `n` groups of about equal stored size; an object is never split.
+    fn file_groups(&self, n: usize) -> Vec<FileGroup> {
+        let mut order: Vec<&ObjectRef> = self.objects.iter().collect();
+        order.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.name.cmp(&b.name)));
+        let mut groups: Vec<(u64, Vec<PartitionedFile>)> =
+            (0..n.max(1)).map(|_| (0, Vec::new())).collect();
+        for object in order {
+            let Some(lightest) = groups.iter_mut().min_by_key(|(size, _)| *size) else {
+                break;
+            };
+            lightest.0 += object.size;
+            lightest.1.push(partitioned_file(object));
+        }
+        groups
+            .into_iter()
+            .filter(|(_, files)| !files.is_empty())
+            .map(|(_, files)| FileGroup::new(files))
+            .collect()
+    }
+}
+
+fn partitioned_file(object: &ObjectRef) -> PartitionedFile {
+    let meta = ObjectMeta {
+        location: Path::from(object.location.as_str()),
+        last_modified: chrono::DateTime::UNIX_EPOCH,
+        size: object.size,
+        e_tag: None,
+        version: None,
+    };
+    PartitionedFile::new_from_meta(meta)
+        .with_partition_values(vec![ScalarValue::Utf8View(Some(object.name.clone()))])
+        .with_extension(ObjectInfo {
+            name: object.name.clone(),
+            key: object.key.clone(),
+        })
+}
+
+#[async_trait]
+impl TableProvider for FlowsTable {
+    fn schema(&self) -> SchemaRef {
+        Arc::clone(self.table_schema.table_schema())
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let source = Arc::new(FlowsSource::new(
+            self.table_schema.clone(),
+            Arc::clone(&self.options),
+            Arc::clone(&self.report),
+        ));
+        let config = FileScanConfigBuilder::new(self.store_url.clone(), source)
+            .with_file_groups(self.file_groups(state.config().target_partitions()))
+            .with_limit(limit)
+            .with_projection_indices(projection.cloned())?
+            .build();
+        Ok(DataSourceExec::from_data_source(config))
+    }
+}
+
+/// The field names in the header lines at the start of `objects` that are not known fields, in
+/// first-seen order: they become text columns of `flows`. Objects that cannot be read here are left
+/// to the scan, which reports them.
+pub async fn unknown_header_fields(
+    store: Arc<dyn ObjectStore>,
+    objects: &[ObjectRef],
+) -> Vec<String> {
+    let headers: Vec<Vec<String>> = futures::stream::iter(objects)
+        .map(|object| {
+            let store = Arc::clone(&store);
+            async move {
+                let location = Path::from(object.location.as_str());
+                let head = store
+                    .get_range(&location, 0..object.size.min(HEADER_PROBE))
+                    .await
+                    .ok()?;
+                decode::first_header(&head)
+            }
+        })
+        .buffered(16)
+        .filter_map(|h| async move { h })
+        .collect()
+        .await;
+    let mut unknown: Vec<String> = Vec::new();
+    for name in headers.iter().flatten() {
+        if decode::known_kind(name).is_none() && !unknown.contains(name) {
+            unknown.push(name.clone());
+        }
+    }
+    unknown
+}

@@ -1,0 +1,115 @@
+//! What a scan read and what it could not: shared by every partition of a query, read by the CLI at
+//! the end for the problem list, the summary line and the exit code.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::decode::Problem;
+
+/// At most this many problems are kept with their details; past it they are only counted.
+pub const MAX_LISTED_PROBLEMS: usize = 100_000;
+
+/// A problem in a named object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectProblem {
+    /// The object (as in the `source` column).
+    pub object: String,
+    /// What was wrong, and where.
+    pub problem: Problem,
+}
+
+impl std::fmt::Display for ObjectProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.object, self.problem)
+    }
+}
+
+/// Counters and problems of one run; every method takes `&self` and is safe from any partition.
+#[derive(Debug, Default)]
+pub struct ScanReport {
+    objects: AtomicU64,
+    records: AtomicU64,
+    bytes: AtomicU64,
+    bad_lines: AtomicU64,
+    bad_objects: AtomicU64,
+    problems: Mutex<Vec<ObjectProblem>>,
+}
+
+/// A snapshot of a [`ScanReport`]'s counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScanTotals {
+    /// Objects read (wholly or partly).
+    pub objects: u64,
+    /// Records loaded.
+    pub records: u64,
+    /// Stored bytes read.
+    pub bytes: u64,
+    /// Lines that could not be loaded.
+    pub bad_lines: u64,
+    /// Objects that were damaged, unreadable or of an unsupported kind.
+    pub bad_objects: u64,
+}
+
+impl ScanTotals {
+    /// True when anything was skipped.
+    pub fn skipped_anything(&self) -> bool {
+        self.bad_lines > 0 || self.bad_objects > 0
+    }
+}
+
+impl ScanReport {
+    /// Counts one object that has been read to its end (or its damage).
+    pub fn object_done(&self, records: u64, bytes: u64) {
+        self.objects.fetch_add(1, Ordering::Relaxed);
+        self.records.fetch_add(records, Ordering::Relaxed);
+        self.bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// Records a problem in `object`.
+    pub fn problem(&self, object: &str, problem: Problem) {
+        let counter = if problem.is_object_level() {
+            &self.bad_objects
+        } else {
+            &self.bad_lines
+        };
+        // A header naming a field twice loads every line: it is reported, not counted as skipped.
+        if !matches!(
+            problem.kind,
+            crate::decode::ProblemKind::DuplicateField { .. }
+        ) {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+        let mut problems = self
+            .problems
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if problems.len() < MAX_LISTED_PROBLEMS {
+            problems.push(ObjectProblem {
+                object: object.to_string(),
+                problem,
+            });
+        }
+    }
+
+    /// The counters now.
+    pub fn totals(&self) -> ScanTotals {
+        ScanTotals {
+            objects: self.objects.load(Ordering::Relaxed),
+            records: self.records.load(Ordering::Relaxed),
+            bytes: self.bytes.load(Ordering::Relaxed),
+            bad_lines: self.bad_lines.load(Ordering::Relaxed),
+            bad_objects: self.bad_objects.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The problems, sorted by object and line (object-level problems first in each object).
+    pub fn problems(&self) -> Vec<ObjectProblem> {
+        let mut problems = self
+            .problems
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
+        problems.sort_by(|a, b| (&a.object, a.problem.line).cmp(&(&b.object, b.problem.line)));
+        problems
+    }
+}

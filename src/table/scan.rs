@@ -1,0 +1,260 @@
+//! The flow-log file source: DataFusion's `FileSource` → `FileOpener`, run by `DataSourceExec`.
+//!
+//! DataFusion owns partitioning, projection and streaming; this file only opens one object at a time
+//! and pushes its bytes through [`ObjectDecoder`]. Rules it keeps (`reference/datafusion-55.md`):
+//! - objects are never split into byte ranges (`supports_repartitioning` is false): a gzip stream
+//!   cannot be entered in the middle, and reading an object once per range would double count;
+//! - the opener builds only the projected file columns; `ProjectionOpener` adds `source` and orders
+//!   the columns;
+//! - a problem in an object is recorded in the [`ScanReport`] and the scan goes on; only under
+//!   `strict` does it fail the query, since `DataSourceExec` stops at the first error.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::common::Result;
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::datasource::listing::PartitionedFile;
+use datafusion::datasource::physical_plan::{
+    FileOpenFuture, FileOpener, FileScanConfig, FileSource,
+};
+use datafusion::datasource::projection::{ProjectionOpener, SplitProjection};
+use datafusion::datasource::table_schema::TableSchema;
+use datafusion::error::DataFusionError;
+use datafusion::physical_expr::projection::ProjectionExprs;
+use datafusion::physical_plan::PhysicalExpr;
+use datafusion::physical_plan::metrics::{BaselineMetrics, ExecutionPlanMetricsSet};
+use futures::stream::{BoxStream, StreamExt};
+use object_store::{ObjectStore, ObjectStoreExt};
+
+use super::report::ScanReport;
+use crate::decode::{FlowDecoderBuilder, ObjectDecoder, Problem};
+use crate::source::KeyInfo;
+
+/// How objects are decoded: plain data, the same for every object of a scan.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DecodeOptions {
+    /// The format of objects without a header line (default: the 14 default fields).
+    pub fields: Option<Vec<String>>,
+    /// Fail the query at the first problem instead of reporting it and going on.
+    pub strict: bool,
+}
+
+/// What the opener needs to know about one object, carried on its `PartitionedFile`.
+#[derive(Debug, Clone)]
+pub(crate) struct ObjectInfo {
+    pub name: String,
+    pub key: KeyInfo,
+}
+
+/// The `FileSource` of the `flows` table.
+#[derive(Clone)]
+pub(crate) struct FlowsSource {
+    table_schema: TableSchema,
+    projection: SplitProjection,
+    batch_size: Option<usize>,
+    metrics: ExecutionPlanMetricsSet,
+    options: Arc<DecodeOptions>,
+    report: Arc<ScanReport>,
+}
+
+impl FlowsSource {
+    pub fn new(
+        table_schema: TableSchema,
+        options: Arc<DecodeOptions>,
+        report: Arc<ScanReport>,
+    ) -> Self {
+        FlowsSource {
+            projection: SplitProjection::unprojected(&table_schema),
+            table_schema,
+            batch_size: None,
+            metrics: ExecutionPlanMetricsSet::new(),
+            options,
+            report,
+        }
+    }
+}
+
+impl FileSource for FlowsSource {
+    fn create_file_opener(
+        &self,
+        store: Arc<dyn ObjectStore>,
+        _config: &FileScanConfig,
+        partition: usize,
+    ) -> Result<Arc<dyn FileOpener>> {
+        let file_schema = self.table_schema.file_schema();
+        let opener = Arc::new(FlowsOpener {
+            store,
+            schema: Arc::new(file_schema.project(&self.projection.file_indices)?),
+            batch_size: self.batch_size.unwrap_or(crate::decode::DEFAULT_BATCH_SIZE),
+            options: Arc::clone(&self.options),
+            report: Arc::clone(&self.report),
+            metrics: BaselineMetrics::new(&self.metrics, partition),
+        });
+        ProjectionOpener::try_new(self.projection.clone(), opener, file_schema)
+    }
+
+    fn table_schema(&self) -> &TableSchema {
+        &self.table_schema
+    }
+
+    fn with_batch_size(&self, batch_size: usize) -> Arc<dyn FileSource> {
+        let mut source = self.clone();
+        source.batch_size = Some(batch_size);
+        Arc::new(source)
+    }
+
+    fn try_pushdown_projection(
+        &self,
+        projection: &ProjectionExprs,
+    ) -> Result<Option<Arc<dyn FileSource>>> {
+        let mut source = self.clone();
+        let merged = self.projection.source.try_merge(projection)?;
+        source.projection = SplitProjection::new(self.table_schema.file_schema(), &merged);
+        Ok(Some(Arc::new(source)))
+    }
+
+    fn projection(&self) -> Option<&ProjectionExprs> {
+        Some(&self.projection.source)
+    }
+
+    fn metrics(&self) -> &ExecutionPlanMetricsSet {
+        &self.metrics
+    }
+
+    fn file_type(&self) -> &str {
+        "vpc-flow-log"
+    }
+
+    fn supports_repartitioning(&self) -> bool {
+        false
+    }
+
+    fn apply_expressions(
+        &self,
+        f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+    ) -> Result<TreeNodeRecursion> {
+        datafusion::physical_plan::apply_expression_roots(self.projection.source.iter(), f)
+    }
+}
+
+struct FlowsOpener {
+    store: Arc<dyn ObjectStore>,
+    /// The projected file columns to build.
+    schema: arrow::datatypes::SchemaRef,
+    batch_size: usize,
+    options: Arc<DecodeOptions>,
+    report: Arc<ScanReport>,
+    metrics: BaselineMetrics,
+}
+
+impl FileOpener for FlowsOpener {
+    fn open(&self, file: PartitionedFile) -> Result<FileOpenFuture> {
+        let info = file.extension::<ObjectInfo>().cloned().ok_or_else(|| {
+            DataFusionError::Internal(format!("no object info for {}", file.object_meta.location))
+        })?;
+        let decoder = FlowDecoderBuilder::new(Arc::clone(&self.schema))
+            .with_batch_size(self.batch_size)
+            .with_fields(self.options.fields.clone())
+            .with_key_value("account_id", info.key.account.as_deref())
+            .with_key_value("region", info.key.region.as_deref())
+            .build();
+        let store = Arc::clone(&self.store);
+        let state = ObjectStream {
+            chunks: None,
+            decoder: ObjectDecoder::new(decoder),
+            object: Arc::new(info),
+            strict: self.options.strict,
+            report: Arc::clone(&self.report),
+            metrics: self.metrics.clone(),
+            finished: false,
+        };
+        let location = file.object_meta.location;
+        Ok(Box::pin(async move {
+            let mut state = state;
+            match store.get(&location).await {
+                Ok(result) => state.chunks = Some(result.into_stream()),
+                Err(err) => state.decoder.abort(&err.to_string()),
+            }
+            Ok(futures::stream::unfold(state, ObjectStream::next).boxed())
+        }))
+    }
+}
+
+/// One object being read: chunks in, batches out.
+struct ObjectStream {
+    chunks: Option<BoxStream<'static, object_store::Result<bytes::Bytes>>>,
+    decoder: ObjectDecoder,
+    object: Arc<ObjectInfo>,
+    strict: bool,
+    report: Arc<ScanReport>,
+    metrics: BaselineMetrics,
+    finished: bool,
+}
+
+impl ObjectStream {
+    async fn next(mut self) -> Option<(Result<RecordBatch>, Self)> {
+        loop {
+            let batch = {
+                let _timer = self.metrics.elapsed_compute().timer();
+                self.decoder.next_batch()
+            };
+            if let Err(err) = self.report_problems() {
+                self.finished = true;
+                return Some((Err(err), self));
+            }
+            match batch {
+                Ok(Some(batch)) => {
+                    self.metrics.record_output(batch.num_rows());
+                    return Some((Ok(batch), self));
+                }
+                Err(err) => return Some((Err(err.into()), self)),
+                Ok(None) if self.finished => return None,
+                Ok(None) => {}
+            }
+            let chunk = match &mut self.chunks {
+                Some(chunks) => chunks.next().await,
+                None => None,
+            };
+            let _timer = self.metrics.elapsed_compute().timer();
+            match chunk {
+                Some(Ok(bytes)) => self.decoder.push(&bytes),
+                Some(Err(err)) => {
+                    self.chunks = None;
+                    self.decoder.abort(&err.to_string());
+                }
+                None if self.decoder.is_done() => {
+                    self.finished = true;
+                    self.report
+                        .object_done(self.decoder.records(), self.decoder.stored_bytes());
+                }
+                None => {
+                    self.chunks = None;
+                    self.decoder.finish();
+                }
+            }
+        }
+    }
+
+    /// Hands the decoder's problems to the report; under `strict`, the first one is an error.
+    fn report_problems(&mut self) -> Result<()> {
+        let problems: Vec<Problem> = self.decoder.take_problems();
+        let first = problems
+            .first()
+            .map(|p| format!("{}: {p}", self.object.name));
+        for problem in problems {
+            self.report.problem(&self.object.name, problem);
+        }
+        match first {
+            Some(message) if self.strict => {
+                Err(DataFusionError::External(Box::new(StrictError(message))))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The first problem of a `--strict` run.
+#[derive(Debug, thiserror::Error)]
+#[error("{0} (--strict stops at the first problem)")]
+pub struct StrictError(pub String);

@@ -1,0 +1,454 @@
+//! The command line as a user sees it: every subcommand, filter and output format, and bad input →
+//! the message on stderr and the exit code.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::Write;
+
+use common::{csv, fixtures, flowq};
+use predicates::prelude::*;
+
+const FIXTURES: &str = "fixtures/AWSLogs";
+
+#[test]
+fn every_subcommand_answers_on_the_fixtures() {
+    for args in [
+        vec!["top-talkers"],
+        vec!["top-talkers-pkt"],
+        vec!["top-pairs"],
+        vec!["top-pairs-pkt"],
+        vec!["top-instances"],
+        vec!["top-subnets"],
+        vec!["admin-ports"],
+        vec!["rejected-tcp"],
+        vec!["traffic-by-type"],
+        vec!["ip", "198.51.100.77"],
+        vec!["from", "203.0.113.45"],
+        vec!["to", "10.0.1.12"],
+        vec!["rejected"],
+        vec!["accepted"],
+        vec!["ssh-rdp"],
+        vec!["sql", "SELECT COUNT(*) FROM flows"],
+    ] {
+        let (header, rows) = csv(&[args.as_slice(), &["--path", FIXTURES]].concat());
+        assert!(!header.is_empty() && !rows.is_empty(), "{args:?}");
+    }
+}
+
+#[test]
+fn summary_line_on_stderr_and_exit_zero() {
+    flowq()
+        .args(["top-talkers", "--path", FIXTURES, "--format", "csv"])
+        .assert()
+        .code(0)
+        .stderr(
+            predicate::str::is_match(
+                r"flowq: read 36 objects \(.*\), \d+ records; nothing skipped\n$",
+            )
+            .unwrap(),
+        );
+}
+
+#[test]
+fn filters_go_before_or_after_the_subcommand() {
+    let after = csv(&[
+        "rejected-tcp",
+        "--path",
+        FIXTURES,
+        "--since",
+        "2024-03-01",
+        "--until",
+        "2024-03-02",
+    ]);
+    let before = csv(&[
+        "--path",
+        FIXTURES,
+        "--since",
+        "2024-03-01",
+        "--until",
+        "2024-03-02",
+        "rejected-tcp",
+    ]);
+    assert_eq!(after, before);
+    assert_eq!(after.1[0][0], "192.0.2.200");
+}
+
+#[test]
+fn pruning_skips_objects_and_says_so() {
+    flowq()
+        .args([
+            "top-talkers",
+            "--path",
+            FIXTURES,
+            "--since",
+            "2024-03-03T06:00:00Z",
+            "--format",
+            "csv",
+        ])
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("objects skipped by their key"));
+    flowq()
+        .args([
+            "top-talkers",
+            "--path",
+            FIXTURES,
+            "--account",
+            "444455556666",
+            "--format",
+            "csv",
+        ])
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("read 18 objects"));
+}
+
+#[test]
+fn output_formats() {
+    let run = |format: &str| {
+        let out = flowq()
+            .args([
+                "top-talkers",
+                "--path",
+                FIXTURES,
+                "--limit",
+                "3",
+                "--format",
+                format,
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{format}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let csv = String::from_utf8(run("csv")).unwrap();
+    assert_eq!(csv.lines().count(), 4);
+    assert!(csv.starts_with("ip,bytes,packets,flows\n10.0.2.25,"));
+    let json = String::from_utf8(run("json")).unwrap();
+    assert!(
+        json.starts_with("[{\"ip\":\"10.0.2.25\",\"bytes\":"),
+        "{json}"
+    );
+    let ndjson = String::from_utf8(run("ndjson")).unwrap();
+    assert_eq!(ndjson.lines().count(), 3);
+    assert!(ndjson.lines().all(|l| l.starts_with("{\"ip\":")));
+    let table = String::from_utf8(run("table")).unwrap();
+    assert!(
+        table.contains("| ip ") && table.contains("| 10.0.2.25 ") && table.contains("3 rows"),
+        "{table}"
+    );
+    let parquet = run("parquet");
+    assert!(parquet.starts_with(b"PAR1") && parquet.ends_with(b"PAR1"));
+}
+
+#[test]
+fn table_shows_times_readably_and_says_what_it_left_out() {
+    let out = flowq()
+        .args(["rejected", "--path", FIXTURES, "--format", "table"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("2024-03-01T"), "{text}");
+    assert!(text.contains("more rows not shown"), "{text}");
+}
+
+#[test]
+fn output_file_takes_its_format_from_the_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ip.parquet");
+    flowq()
+        .args(["ip", "198.51.100.77", "--path", FIXTURES, "--output"])
+        .arg(&file)
+        .assert()
+        .code(0);
+    let bytes = std::fs::read(&file).unwrap();
+    assert!(bytes.starts_with(b"PAR1"));
+    let file = dir.path().join("ip.json");
+    flowq()
+        .args(["ip", "198.51.100.77", "--path", FIXTURES, "-o"])
+        .arg(&file)
+        .assert()
+        .code(0);
+    assert!(std::fs::read_to_string(&file).unwrap().starts_with("[{"));
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        2,
+        "no partial files left behind"
+    );
+}
+
+#[test]
+fn columns_pick_listing_columns() {
+    let (header, rows) = csv(&[
+        "ip",
+        "198.51.100.77",
+        "--path",
+        FIXTURES,
+        "--columns",
+        "start,srcaddr,dstaddr,bytes,tcp_flags",
+    ]);
+    assert_eq!(
+        header,
+        ["start", "srcaddr", "dstaddr", "bytes", "tcp_flags"]
+    );
+    assert!(rows.len() > 30);
+    flowq()
+        .args(["top-talkers", "--path", FIXTURES, "--columns", "srcaddr"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--columns applies to listings"));
+}
+
+#[test]
+fn queries_lists_the_catalogue() {
+    flowq()
+        .arg("queries")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("top-talkers\n"))
+        .stdout(predicate::str::contains(
+            "Athena: VpcFlowLogsTotalBytesTransferred",
+        ))
+        .stdout(predicate::str::contains("Parameters: $cidr"));
+}
+
+#[test]
+fn sql_is_read_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("x.csv");
+    for statement in [
+        format!("COPY (SELECT * FROM flows) TO '{}'", target.display()),
+        "CREATE TABLE t AS SELECT * FROM flows".to_string(),
+        "INSERT INTO flows SELECT * FROM flows".to_string(),
+        "SET datafusion.execution.batch_size = 1".to_string(),
+    ] {
+        flowq()
+            .args(["sql", &statement, "--path", FIXTURES])
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains("read-only"));
+    }
+    assert!(!target.exists());
+}
+
+#[test]
+fn nulls_sort_last_in_descending_order() {
+    let (_, rows) = csv(&[
+        "sql",
+        "SELECT srcaddr FROM flows ORDER BY srcaddr DESC",
+        "--path",
+        FIXTURES,
+    ]);
+    assert!(!rows[0][0].is_empty());
+    assert!(
+        rows.last().unwrap()[0].is_empty(),
+        "NODATA rows (NULL srcaddr) come last"
+    );
+}
+
+fn corpus_with_problems() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let good = "version srcaddr dstaddr bytes\n2 10.0.0.1 10.0.0.2 100\n2 10.0.0.3 10.0.0.4 50\n";
+    std::fs::write(dir.path().join("good.log"), good).unwrap();
+    let junk = "version srcaddr dstaddr bytes\n2 10.0.0.1 10.0.0.2 7\nthis is not a record\n2 10.0.0.1 10.0.0.2 12x\n";
+    std::fs::write(dir.path().join("junk.log"), junk).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let mut text = String::from("version srcaddr dstaddr bytes\n");
+    for i in 0..20_000 {
+        text.push_str(&format!("2 10.9.{}.{} 10.0.0.2 1\n", i / 250, i % 250));
+    }
+    gz.write_all(text.as_bytes()).unwrap();
+    let zipped = gz.finish().unwrap();
+    std::fs::write(dir.path().join("cut.log.gz"), &zipped[..zipped.len() / 2]).unwrap();
+    dir
+}
+
+#[test]
+fn bad_lines_and_damaged_objects_are_reported_and_the_run_goes_on() {
+    let dir = corpus_with_problems();
+    let out = flowq()
+        .args([
+            "sql",
+            "SELECT COUNT(*) AS n, SUM(bytes) AS b FROM flows WHERE srcaddr LIKE '10.0.%'",
+            "--format",
+            "csv",
+            "--path",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "answered, but something was skipped"
+    );
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "n,b\n3,157\n");
+    let err = String::from_utf8(out.stderr).unwrap();
+    let junk = dir.path().join("junk.log");
+    assert!(
+        err.contains(&format!(
+            "{}: line 3: expected 4 fields, found 5",
+            junk.display()
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "{}: line 4: column bytes: \"12x\" is not a valid number",
+            junk.display()
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("cut.log.gz: damaged object, records before the damage were kept"),
+        "{err}"
+    );
+    assert!(err.contains("SKIPPED 3 lines and 1 objects"), "{err}");
+}
+
+#[test]
+fn strict_fails_on_the_first_problem() {
+    let dir = corpus_with_problems();
+    flowq()
+        .args(["top-talkers", "--strict", "--format", "csv", "--path"])
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "--strict stops at the first problem",
+        ));
+}
+
+#[test]
+fn unknown_header_fields_become_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("a.log"),
+        "version srcaddr next-hop-type\n2 10.0.0.1 igw\n2 10.0.0.2 -\n",
+    )
+    .unwrap();
+    let (header, rows) = csv(&[
+        "sql",
+        "SELECT srcaddr, next_hop_type FROM flows ORDER BY srcaddr",
+        "--path",
+        &dir.path().to_string_lossy(),
+    ]);
+    assert_eq!(header, ["srcaddr", "next_hop_type"]);
+    assert_eq!(rows, [["10.0.0.1", "igw"], ["10.0.0.2", ""]]);
+}
+
+#[test]
+fn fields_names_the_format_of_headerless_objects() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.log"), "10.0.0.1 10.0.0.2 443 99\n").unwrap();
+    let (_, rows) = csv(&[
+        "sql",
+        "SELECT dstport, bytes FROM flows",
+        "--fields",
+        "srcaddr dstaddr dstport bytes",
+        "--path",
+        &dir.path().to_string_lossy(),
+    ]);
+    assert_eq!(rows, [["443", "99"]]);
+    flowq()
+        .args([
+            "top-talkers",
+            "--fields",
+            "srcaddr dstadr",
+            "--path",
+            "fixtures/samples",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "\"dstadr\" is not a flow-log field",
+        ));
+}
+
+#[test]
+fn bad_values_are_refused_before_reading() {
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--since", "yesterday"],
+            "--since \"yesterday\" is not a time",
+        ),
+        (
+            &["--since", "2024-03-02", "--until", "2024-03-01"],
+            "must be before --until",
+        ),
+        (
+            &["--ip", "10.0.0.0/33"],
+            "\"10.0.0.0/33\" is not an IP address or CIDR block",
+        ),
+        (
+            &["--protocol", "tcpp"],
+            "--protocol \"tcpp\" is not a protocol",
+        ),
+        (&["--port", "70000"], "--port \"70000\" is not a port"),
+        (&["--action", "drop"], "--action \"drop\" is not an action"),
+        (&["--account", "1234"], "not an AWS account id"),
+        (&["--format", "xml"], "unknown format \"xml\""),
+    ];
+    for (args, message) in cases {
+        flowq()
+            .arg("top-talkers")
+            .args(["--path", FIXTURES])
+            .args(*args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(*message));
+    }
+    flowq()
+        .args(["ip", "300.1.1.1", "--path", FIXTURES])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "\"300.1.1.1\" is not an IP address",
+        ));
+}
+
+#[test]
+fn missing_path_and_nothing_to_read() {
+    flowq()
+        .args(["top-talkers", "--path", "no/such/dir"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "no/such/dir: no such file or directory",
+        ));
+    flowq()
+        .arg("top-talkers")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("nothing to read"));
+}
+
+#[test]
+fn aws_samples_load_with_the_annotated_lines_reported() {
+    let out = flowq()
+        .args([
+            "sql",
+            "SELECT COUNT(*) FROM flows",
+            "--format",
+            "csv",
+            "--path",
+        ])
+        .arg(fixtures().join("samples"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap().lines().nth(1),
+        Some("25")
+    );
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("06-nat-gateway.log: line 6: expected 6 fields, found 16"),
+        "{err}"
+    );
+}
