@@ -201,6 +201,9 @@ fn admin_ports_default_and_custom() {
             10
         )
     );
+    let (_, rows) = csv(&["admin-ports", "--path", &dir, "--limit", "1000"]);
+    let admin = recs.iter().filter(on(&[22, 23, 3389, 5900, 5985, 5986]));
+    assert_eq!(rows, talkers(admin, ["srcaddr", "dstaddr"], 1000));
     assert!(
         rows.iter().any(|r| r[0] == "203.0.113.45"),
         "the brute forcer uses port 22"

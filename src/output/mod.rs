@@ -8,6 +8,7 @@ use std::fmt;
 use std::io::Write;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use arrow::array::{ArrayRef, RecordBatch};
 use arrow::compute::cast;
@@ -88,17 +89,56 @@ pub enum OutputError {
 impl OutputError {
     /// True when the reader went away (e.g. `flowq … | head`).
     pub fn is_broken_pipe(&self) -> bool {
-        let io = match self {
-            OutputError::Io(e) => Some(e),
-            OutputError::Arrow(ArrowError::IoError(_, e)) => Some(e),
-            _ => None,
-        };
-        io.is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+        matches!(self, OutputError::Io(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+}
+
+/// A writer that remembers a closed pipe, because encoders (arrow's CSV writer among them) turn the
+/// I/O error into text on the way up.
+struct PipeWatch<W> {
+    inner: W,
+    broken: Arc<AtomicBool>,
+}
+
+impl<W: Write> Write for PipeWatch<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.inner.write(buf).inspect_err(|e| self.note(e))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush().inspect_err(|e| self.note(e))
+    }
+}
+
+impl<W> PipeWatch<W> {
+    fn note(&self, err: &std::io::Error) {
+        if err.kind() == std::io::ErrorKind::BrokenPipe {
+            self.broken.store(true, Ordering::Relaxed);
+        }
     }
 }
 
 /// Writes every batch of `stream` to `out` in `format`; returns the number of rows.
 pub async fn write<W: Write + Send>(
+    stream: SendableRecordBatchStream,
+    format: Format,
+    out: W,
+) -> Result<u64, OutputError> {
+    let broken = Arc::new(AtomicBool::new(false));
+    let out = PipeWatch {
+        inner: out,
+        broken: Arc::clone(&broken),
+    };
+    encode(stream, format, out).await.map_err(|e| {
+        if broken.load(Ordering::Relaxed) {
+            OutputError::Io(std::io::ErrorKind::BrokenPipe.into())
+        } else {
+            e
+        }
+    })
+}
+
+async fn encode<W: Write + Send>(
     mut stream: SendableRecordBatchStream,
     format: Format,
     out: W,
