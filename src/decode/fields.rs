@@ -180,13 +180,14 @@ pub fn is_field_name(token: &str) -> bool {
 ///
 /// A header is a line whose every token has the shape of a field name and at least one of which is a
 /// known field. No record can look like that: addresses, numbers and `-` are not names, and the
-/// lowercase values AWS writes (`ingress`, `us-east-1`, `i-0abc…`) are not field names.
+/// lowercase values AWS writes (`ingress`, `us-east-1`, `i-0abc…`) are not field names. This runs on
+/// every line, so it allocates only once the line has passed both checks.
 pub fn header_fields(line: &str) -> Option<Vec<&str>> {
-    let tokens: Vec<&str> = line.split_ascii_whitespace().collect();
-    let is_header = !tokens.is_empty()
-        && tokens.iter().all(|t| is_field_name(t))
-        && tokens.iter().any(|t| known_kind(t).is_some());
-    is_header.then_some(tokens)
+    let mut tokens = line.split_ascii_whitespace();
+    let is_header = tokens.clone().next().is_some()
+        && tokens.clone().all(is_field_name)
+        && tokens.any(|t| known_kind(t).is_some());
+    is_header.then(|| line.split_ascii_whitespace().collect())
 }
 
 #[cfg(test)]

@@ -216,6 +216,9 @@ impl FlowDecoder {
             self.end_of_input();
             return 0;
         }
+        if self.capacity() == 0 {
+            return 0;
+        }
         let mut pos = 0;
         if !self.partial.is_empty() || self.skipping_long_line {
             match memchr(b'\n', buf) {
