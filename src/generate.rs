@@ -117,9 +117,7 @@ struct Eni {
 }
 
 /// Host parts of the eight interfaces: the first is the brute-force target, the fifth exfiltrates.
-const HOSTS: [&str; 8] = [
-    "1.12", "1.20", "1.31", "1.47", "2.25", "2.33", "2.40", "2.58",
-];
+const HOSTS: [&str; 8] = ["1.12", "1.20", "1.31", "1.47", "2.25", "2.33", "2.40", "2.58"];
 
 fn enis(account_tag: u32, prefix: &str, v6: bool, azs: [&'static str; 2]) -> Vec<Eni> {
     (0..8u32)
@@ -129,11 +127,7 @@ fn enis(account_tag: u32, prefix: &str, v6: bool, azs: [&'static str; 2]) -> Vec
                 id: format!("eni-0{account_tag}{i:02}a1b2c3d4e5f6"),
                 ip: format!("{prefix}.{}", HOSTS[i as usize]),
                 ipv6: v6.then(|| format!("2001:db8:{account_tag}:{subnet_no}::{:x}", 0x10 + i)),
-                instance: if i == 7 {
-                    "-".to_string()
-                } else {
-                    format!("i-0{account_tag}{i:02}f00dfeedbeef1")
-                },
+                instance: if i == 7 { "-".to_string() } else { format!("i-0{account_tag}{i:02}f00dfeedbeef1") },
                 subnet: format!("subnet-0{account_tag}{subnet_no}0aa11bb22cc3"),
                 az: azs[(subnet_no % 2) as usize],
             }
@@ -158,11 +152,7 @@ const EXTERNAL_V4: &[&str] = &[
     "20.190.151.7",
     "35.186.224.25",
 ];
-const EXTERNAL_V6: &[&str] = &[
-    "2606:4700::6810:84e5",
-    "2a00:1450:4009:81f::200e",
-    "2001:db8:ffff::53",
-];
+const EXTERNAL_V6: &[&str] = &["2606:4700::6810:84e5", "2a00:1450:4009:81f::200e", "2001:db8:ffff::53"];
 const SERVER_PORTS: &[u64] = &[443, 443, 443, 80, 22, 53, 3306, 5432, 8080, 3389, 123];
 
 /// One flow record, with every field either log may print.
@@ -269,27 +259,16 @@ impl FlowLog {
                 self.account, self.region
             ))
         } else {
-            root.join(format!(
-                "{}/vpcflowlogs/{}/{date}",
-                self.account, self.region
-            ))
+            root.join(format!("{}/vpcflowlogs/{}/{date}", self.account, self.region))
         }
     }
 
     fn header(&self) -> String {
-        if self.v5 {
-            V5_FORMAT.to_string()
-        } else {
-            crate::decode::DEFAULT_FORMAT.join(" ")
-        }
+        if self.v5 { V5_FORMAT.to_string() } else { crate::decode::DEFAULT_FORMAT.join(" ") }
     }
 
     fn line(&self, flow: &Flow) -> String {
-        if self.v5 {
-            flow.v5_line()
-        } else {
-            flow.default_line()
-        }
+        if self.v5 { flow.v5_line() } else { flow.default_line() }
     }
 
     /// A background flow ending in `[window, window + 300)`.
@@ -304,10 +283,7 @@ impl FlowLog {
         }
         let v6 = eni.ipv6.is_some() && rng.chance(35);
         let (local, remote) = if v6 {
-            (
-                eni.ipv6.clone().unwrap_or_default(),
-                rng.pick(EXTERNAL_V6).to_string(),
-            )
+            (eni.ipv6.clone().unwrap_or_default(), rng.pick(EXTERNAL_V6).to_string())
         } else if rng.chance(30) {
             (eni.ip.clone(), rng.pick(&self.enis).ip.clone())
         } else {
@@ -318,20 +294,13 @@ impl FlowLog {
             80..=94 => (17, *rng.pick(&[53, 123, 443])),
             _ => (if v6 { 58 } else { 1 }, 0),
         };
-        let client_port = if protocol == 6 || protocol == 17 {
-            rng.range(32768, 61000)
-        } else {
-            0
-        };
+        let client_port = if protocol == 6 || protocol == 17 { rng.range(32768, 61000) } else { 0 };
         let egress = rng.chance(55);
         let packets = rng.range(1, 400);
         let bytes = packets * rng.range(40, 1500);
         let accept = rng.chance(92);
-        let (src, dst, sport, dport) = if egress {
-            (local, remote, client_port, server_port)
-        } else {
-            (remote, local, client_port, server_port)
-        };
+        let (src, dst, sport, dport) =
+            if egress { (local, remote, client_port, server_port) } else { (remote, local, client_port, server_port) };
         flow.kind = if v6 { "IPv6" } else { "IPv4" }.to_string();
         flow.pkt_src = src.clone();
         flow.pkt_dst = dst.clone();
@@ -342,11 +311,7 @@ impl FlowLog {
             flow.pkt_dst_service = "S3".into();
         }
         flow.direction = if egress { "egress" } else { "ingress" }.into();
-        flow.traffic_path = if egress {
-            rng.pick(&["1", "8", "8", "2"]).to_string()
-        } else {
-            "-".into()
-        };
+        flow.traffic_path = if egress { rng.pick(&["1", "8", "8", "2"]).to_string() } else { "-".into() };
         flow.src = src;
         flow.dst = dst;
         flow.srcport = sport.to_string();
@@ -356,11 +321,8 @@ impl FlowLog {
         flow.bytes = bytes.to_string();
         flow.action = if accept { "ACCEPT" } else { "REJECT" }.into();
         flow.status = "OK".into();
-        flow.tcp_flags = if protocol == 6 {
-            rng.pick(&["2", "18", "19", "3", "1", "0"]).to_string()
-        } else {
-            "0".into()
-        };
+        flow.tcp_flags =
+            if protocol == 6 { rng.pick(&["2", "18", "19", "3", "1", "0"]).to_string() } else { "0".into() };
         flow
     }
 
@@ -433,21 +395,11 @@ impl FlowLog {
     }
 
     fn eni_with_ip(&self, ip: &str) -> Eni {
-        self.enis
-            .iter()
-            .find(|e| e.ip == ip)
-            .cloned()
-            .unwrap_or_else(|| self.enis[0].clone())
+        self.enis.iter().find(|e| e.ip == ip).cloned().unwrap_or_else(|| self.enis[0].clone())
     }
 
     /// The incident flows of day `day_index` in the object of `window`, if any.
-    fn incidents(
-        &self,
-        rng: &mut Rng,
-        day_index: u32,
-        object_index: u32,
-        window: i64,
-    ) -> Vec<Flow> {
+    fn incidents(&self, rng: &mut Rng, day_index: u32, object_index: u32, window: i64) -> Vec<Flow> {
         let mut flows = Vec::new();
         if self.v5 {
             return flows;
@@ -460,17 +412,7 @@ impl FlowLog {
                     let port = 1 + (i * 37) % 1024;
                     let accept = port == 443 || port == 22;
                     let sport = rng.range(40000, 60000);
-                    flows.push(self.tcp(
-                        target,
-                        window,
-                        rng,
-                        SCANNER,
-                        &target.ip,
-                        (sport, port),
-                        1,
-                        44,
-                        accept,
-                    ));
+                    flows.push(self.tcp(target, window, rng, SCANNER, &target.ip, (sport, port), 1, 44, accept));
                 }
             }
             (1, 2) | (1, 3) => {
@@ -498,28 +440,8 @@ impl FlowLog {
                 let victim = self.eni_with_ip(EXFIL_SOURCE);
                 for _ in 0..6 {
                     let port = rng.range(32768, 61000);
-                    flows.push(self.tcp(
-                        &victim,
-                        window,
-                        rng,
-                        MALICIOUS,
-                        EXFIL_SOURCE,
-                        (port, 443),
-                        12,
-                        2_400,
-                        true,
-                    ));
-                    flows.push(self.tcp(
-                        &victim,
-                        window,
-                        rng,
-                        EXFIL_SOURCE,
-                        MALICIOUS,
-                        (443, port),
-                        10,
-                        5_800,
-                        true,
-                    ));
+                    flows.push(self.tcp(&victim, window, rng, MALICIOUS, EXFIL_SOURCE, (port, 443), 12, 2_400, true));
+                    flows.push(self.tcp(&victim, window, rng, EXFIL_SOURCE, MALICIOUS, (443, port), 10, 5_800, true));
                 }
             }
             (2, 3) => {
@@ -540,17 +462,7 @@ impl FlowLog {
                 }
                 // One probe from the same address, rejected.
                 let sport = rng.range(32768, 61000);
-                flows.push(self.tcp(
-                    &victim,
-                    window,
-                    rng,
-                    MALICIOUS,
-                    EXFIL_SOURCE,
-                    (sport, 22),
-                    1,
-                    60,
-                    false,
-                ));
+                flows.push(self.tcp(&victim, window, rng, MALICIOUS, EXFIL_SOURCE, (sport, 22), 1, 60, false));
             }
             _ => {}
         }
@@ -588,10 +500,7 @@ pub fn write_corpus(spec: &CorpusSpec, root: &Path) -> io::Result<CorpusSummary>
     let mut summary = CorpusSummary::default();
     for day_index in 0..spec.days {
         let day = spec.first_day + chrono::Days::new(u64::from(day_index));
-        let midnight = day
-            .and_hms_opt(0, 0, 0)
-            .map(|t| t.and_utc().timestamp())
-            .unwrap_or_default();
+        let midnight = day.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp()).unwrap_or_default();
         for object_index in 0..spec.objects_per_day {
             let offset = i64::from(object_index) * 86_400 / i64::from(spec.objects_per_day.max(1));
             let window = midnight + offset - offset % 300;
@@ -599,9 +508,8 @@ pub fn write_corpus(spec: &CorpusSpec, root: &Path) -> io::Result<CorpusSummary>
                 let mut text = String::new();
                 text.push_str(&log.header());
                 text.push('\n');
-                let mut flows: Vec<Flow> = (0..spec.records_per_object)
-                    .map(|_| log.background(&mut rng, window))
-                    .collect();
+                let mut flows: Vec<Flow> =
+                    (0..spec.records_per_object).map(|_| log.background(&mut rng, window)).collect();
                 if spec.incidents {
                     flows.extend(log.incidents(&mut rng, day_index, object_index, window));
                 }
@@ -613,9 +521,7 @@ pub fn write_corpus(spec: &CorpusSpec, root: &Path) -> io::Result<CorpusSummary>
                 let hour = (offset / 3600) as u32;
                 let dir = log.directory(root, day, hour);
                 fs::create_dir_all(&dir)?;
-                let stamp = chrono::DateTime::from_timestamp(window, 0)
-                    .unwrap_or_default()
-                    .format("%Y%m%dT%H%MZ");
+                let stamp = chrono::DateTime::from_timestamp(window, 0).unwrap_or_default().format("%Y%m%dT%H%MZ");
                 let name = format!(
                     "{}_vpcflowlogs_{}_{}_{stamp}_{:08x}.log.gz",
                     log.account,

@@ -11,11 +11,7 @@ fn main() -> ExitCode {
         Err(err) => {
             eprintln!("flowq: error: {err:#}");
             let usage = err.downcast_ref::<cli::UsageError>().is_some();
-            ExitCode::from(if usage {
-                cli::EXIT_USAGE
-            } else {
-                cli::EXIT_FAILED
-            })
+            ExitCode::from(if usage { cli::EXIT_USAGE } else { cli::EXIT_FAILED })
         }
     }
 }

@@ -13,9 +13,7 @@ pub struct Cidr {
 
 /// A string that is neither an address nor a CIDR block.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "{value:?} is not an IP address or CIDR block (e.g. 198.51.100.77, 10.0.0.0/8, 2001:db8::/32)"
-)]
+#[error("{value:?} is not an IP address or CIDR block (e.g. 198.51.100.77, 10.0.0.0/8, 2001:db8::/32)")]
 pub struct CidrError {
     /// The value given.
     pub value: String,
@@ -27,15 +25,11 @@ impl Cidr {
     pub fn contains(&self, ip: IpAddr) -> bool {
         match (self.network, ip) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX
-                    .checked_shl(32 - u32::from(self.prefix))
-                    .unwrap_or(0);
+                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
                 u32::from(ip) & mask == u32::from(net)
             }
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX
-                    .checked_shl(128 - u32::from(self.prefix))
-                    .unwrap_or(0);
+                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
                 u128::from(ip) & mask == u128::from(net)
             }
             _ => false,
@@ -59,9 +53,7 @@ impl FromStr for Cidr {
     /// Parses `10.0.0.0/8`, `2001:db8::/32`, or a bare address. Host bits in a block are cleared, as
     /// Trino's `contains` does (`10.1.2.3/8` is `10.0.0.0/8`).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = || CidrError {
-            value: s.to_string(),
-        };
+        let err = || CidrError { value: s.to_string() };
         let (addr, prefix) = match s.split_once('/') {
             Some((addr, prefix)) => (addr, Some(prefix)),
             None => (s, None),
@@ -69,12 +61,7 @@ impl FromStr for Cidr {
         let ip: IpAddr = addr.trim().parse().map_err(|_| err())?;
         let max = if ip.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
-            Some(p) => p
-                .trim()
-                .parse::<u8>()
-                .ok()
-                .filter(|p| *p <= max)
-                .ok_or_else(err)?,
+            Some(p) => p.trim().parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(err)?,
             None => max,
         };
         let network = match ip {
@@ -126,16 +113,7 @@ mod tests {
 
     #[test]
     fn rejects_junk() {
-        for bad in [
-            "",
-            "10.0.0.0/33",
-            "10.0.0/8",
-            "300.1.1.1",
-            "2001:db8::/129",
-            "-",
-            "a.b.c.d",
-            "10.0.0.0/x",
-        ] {
+        for bad in ["", "10.0.0.0/33", "10.0.0/8", "300.1.1.1", "2001:db8::/129", "-", "a.b.c.d", "10.0.0.0/x"] {
             assert!(bad.parse::<Cidr>().is_err(), "{bad}");
         }
         assert!(!cidr("10.0.0.0/8").contains_str("-"));

@@ -35,6 +35,7 @@ fn decode(
     fields: Option<&str>,
 ) -> (Vec<RecordBatch>, Vec<Problem>) {
     let records = FlowDecoderBuilder::new(schema)
+        .with_table_schema(all_columns())
         .with_batch_size(batch)
         .with_fields(fields.map(|f| f.split(' ').map(str::to_string).collect()))
         .build();
@@ -43,11 +44,7 @@ fn decode(
     for piece in bytes.chunks(chunk.max(1)) {
         object.push(piece);
         while let Some(b) = object.next_batch().unwrap() {
-            assert!(
-                b.num_rows() <= batch,
-                "batch of {} rows over the size {batch}",
-                b.num_rows()
-            );
+            assert!(b.num_rows() <= batch, "batch of {} rows over the size {batch}", b.num_rows());
             batches.push(b);
         }
     }
@@ -66,10 +63,7 @@ fn rows(batches: &[RecordBatch]) -> Vec<BTreeMap<String, String>> {
             let mut map = BTreeMap::new();
             for (field, col) in b.schema().fields().iter().zip(b.columns()) {
                 if !col.is_null(row) {
-                    map.insert(
-                        field.name().clone(),
-                        array_value_to_string(col, row).unwrap(),
-                    );
+                    map.insert(field.name().clone(), array_value_to_string(col, row).unwrap());
                 }
             }
             out.push(map);
@@ -99,12 +93,8 @@ fn chunk_boundary_matrix() {
     let inputs: Vec<Vec<u8>> = vec![
         MIXED.as_bytes().to_vec(),
         std::fs::read(fixtures().join("samples/05-tcp-flag-sequence.log")).unwrap(),
-        std::fs::read(fixtures().join("samples/08-service-name-traffic-path-flow-direction.log"))
-            .unwrap(),
-        files_under(&fixtures().join("AWSLogs"))
-            .first()
-            .map(|p| std::fs::read(p).unwrap())
-            .unwrap(),
+        std::fs::read(fixtures().join("samples/08-service-name-traffic-path-flow-direction.log")).unwrap(),
+        files_under(&fixtures().join("AWSLogs")).first().map(|p| std::fs::read(p).unwrap()).unwrap(),
     ];
     for input in &inputs {
         let (baseline, problems) = decode(input, all_columns(), usize::MAX, 8192, None);
@@ -139,41 +129,24 @@ fn mixed_input_loads_good_lines_and_reports_bad_ones() {
     assert_eq!(rows[1]["log_status"], "NODATA", "NODATA kept");
     assert!(!rows[1].contains_key("srcaddr"), "- is NULL");
     assert_eq!(rows[1]["line"], "4", "blank line 3 skipped but counted");
-    assert_eq!(
-        rows[2]["srcaddr"], "2001:db8::1",
-        "the mid-stream header switched the format"
-    );
-    assert_eq!(
-        rows[2]["next_hop_type"], "igw",
-        "unknown field kept as text"
-    );
+    assert_eq!(rows[2]["srcaddr"], "2001:db8::1", "the mid-stream header switched the format");
+    assert_eq!(rows[2]["next_hop_type"], "igw", "unknown field kept as text");
     assert_eq!(rows[2]["tcp_flags"], "18");
-    assert!(
-        !rows[2].contains_key("account_id"),
-        "field absent from the second format is NULL"
-    );
-    assert_eq!(
-        rows[3]["bytes"], "7",
-        "runs of spaces separate fields; last line without newline counts"
-    );
+    assert!(!rows[2].contains_key("account_id"), "field absent from the second format is NULL");
+    assert_eq!(rows[3]["bytes"], "7", "runs of spaces separate fields; last line without newline counts");
     assert_eq!(rows[3]["line"], "9");
     assert_eq!(
         problems,
         vec![
-            Problem::at_line(
-                5,
-                ProblemKind::InvalidNumber {
-                    column: "srcport".into(),
-                    value: "x".into()
-                }
-            ),
+            Problem::at_line(5, ProblemKind::InvalidNumber { column: "srcport".into(), value: "x".into() }),
             Problem::at_line(
                 6,
                 ProblemKind::FieldCount {
                     expected: 14,
                     found: 9,
-                    assumed_default: false
-                }
+                    assumed_default: false,
+                    value: "2 123456789010 eni-1 10.0.0.1 10.0.0.2 1 22 6 20".into(),
+                },
             ),
         ]
     );
@@ -200,13 +173,7 @@ fn matches_the_reference_reader_on_every_fixture() {
     for file in files {
         let text = text_of(&file);
         let (expected, bad) = reference_read("", &text);
-        let (batches, problems) = decode(
-            &std::fs::read(&file).unwrap(),
-            all_columns(),
-            64 * 1024,
-            1000,
-            None,
-        );
+        let (batches, problems) = decode(&std::fs::read(&file).unwrap(), all_columns(), 64 * 1024, 1000, None);
         let got = rows(&batches);
         assert_eq!(got.len(), expected.len(), "{}", file.display());
         for (g, e) in got.iter().zip(&expected) {
@@ -215,12 +182,7 @@ fn matches_the_reference_reader_on_every_fixture() {
             assert_eq!(g, e.fields, "{} line {}", file.display(), e.line);
         }
         let bad_lines: Vec<u64> = problems.iter().filter_map(|p| p.line).collect();
-        assert_eq!(
-            bad_lines,
-            bad.iter().map(|(_, l)| *l).collect::<Vec<_>>(),
-            "{}",
-            file.display()
-        );
+        assert_eq!(bad_lines, bad.iter().map(|(_, l)| *l).collect::<Vec<_>>(), "{}", file.display());
         compared += got.len();
     }
     assert!(compared > 10_000);
@@ -228,20 +190,11 @@ fn matches_the_reference_reader_on_every_fixture() {
 
 #[test]
 fn regression_nat_gateway_sample_comments_are_reported_lines() {
-    let (batches, problems) = decode(
-        &std::fs::read(fixtures().join("samples/06-nat-gateway.log")).unwrap(),
-        all_columns(),
-        100,
-        100,
-        None,
-    );
+    let (batches, problems) =
+        decode(&std::fs::read(fixtures().join("samples/06-nat-gateway.log")).unwrap(), all_columns(), 100, 100, None);
     assert_eq!(rows(&batches).len(), 4);
     let lines: Vec<_> = problems.iter().map(|p| p.line).collect();
-    assert_eq!(
-        lines,
-        vec![Some(6), Some(7)],
-        "the two lines with '#…' annotations have too many fields"
-    );
+    assert_eq!(lines, vec![Some(6), Some(7)], "the two lines with '#…' annotations have too many fields");
 }
 
 #[test]
@@ -253,10 +206,7 @@ fn regression_two_spaces_in_the_tcp_flag_sample() {
     assert_eq!(rows.len(), 8);
     assert_eq!(rows[7]["srcport"], "5001");
     assert_eq!(rows[7]["dstport"], "43638");
-    assert_eq!(
-        rows[7]["bytes"], "967",
-        "bytes comes before packets in this format"
-    );
+    assert_eq!(rows[7]["bytes"], "967", "bytes comes before packets in this format");
     assert_eq!(rows[7]["packets"], "14");
 }
 
@@ -273,32 +223,16 @@ fn regression_headerless_default_format_and_explicit_fields() {
         problems,
         vec![Problem::at_line(
             1,
-            ProblemKind::FieldCount {
-                expected: 14,
-                found: 3,
-                assumed_default: true
-            }
+            ProblemKind::FieldCount { expected: 14, found: 3, assumed_default: true, value: "1 2 3".into() }
         )]
     );
     assert!(problems[0].to_string().contains("--fields"));
 
-    let (batches, problems) = decode(
-        b"10.0.0.1 10.0.0.2 99\n",
-        all_columns(),
-        100,
-        100,
-        Some("srcaddr dstaddr bytes"),
-    );
+    let (batches, problems) = decode(b"10.0.0.1 10.0.0.2 99\n", all_columns(), 100, 100, Some("srcaddr dstaddr bytes"));
     assert!(problems.is_empty());
     assert_eq!(rows(&batches)[0]["bytes"], "99");
     // A header in the object wins over --fields.
-    let (batches, _) = decode(
-        b"bytes srcaddr\n5 10.0.0.9\n",
-        all_columns(),
-        100,
-        100,
-        Some("srcaddr dstaddr bytes"),
-    );
+    let (batches, _) = decode(b"bytes srcaddr\n5 10.0.0.9\n", all_columns(), 100, 100, Some("srcaddr dstaddr bytes"));
     assert_eq!(rows(&batches)[0]["srcaddr"], "10.0.0.9");
 }
 
@@ -310,10 +244,7 @@ fn regression_multi_member_gzip() {
     let (batches, problems) = decode(&both, all_columns(), 3, 2, None);
     assert!(problems.is_empty(), "{problems:?}");
     let rows = rows(&batches);
-    assert_eq!(
-        rows.iter().map(|r| r["bytes"].as_str()).collect::<Vec<_>>(),
-        ["5", "6", "7"]
-    );
+    assert_eq!(rows.iter().map(|r| r["bytes"].as_str()).collect::<Vec<_>>(), ["5", "6", "7"]);
     assert_eq!(rows[2]["line"], "5", "line numbers run on across members");
 }
 
@@ -329,22 +260,11 @@ fn regression_truncated_gzip_keeps_the_records_before_the_damage() {
     let rows = rows(&batches);
     assert!(rows.len() > 1000 && rows.len() < 5000, "{}", rows.len());
     for (i, row) in rows.iter().enumerate() {
-        assert_eq!(
-            row["bytes"],
-            i.to_string(),
-            "records before the damage are exact"
-        );
+        assert_eq!(row["bytes"], i.to_string(), "records before the damage are exact");
     }
+    assert!(problems.iter().any(|p| matches!(p.kind, ProblemKind::Damaged { .. })), "{problems:?}");
     assert!(
-        problems
-            .iter()
-            .any(|p| matches!(p.kind, ProblemKind::Damaged { .. })),
-        "{problems:?}"
-    );
-    assert!(
-        problems
-            .iter()
-            .any(|p| matches!(p.kind, ProblemKind::CutShort { .. })),
+        problems.iter().any(|p| matches!(p.kind, ProblemKind::CutShort { .. })),
         "the cut line is reported, not loaded"
     );
 }
@@ -355,42 +275,64 @@ fn regression_corrupt_gzip_is_reported() {
     let n = zipped.len();
     zipped[n - 6] ^= 0xff; // the CRC
     let (_, problems) = decode(&zipped, all_columns(), 100, 100, None);
+    assert!(problems.iter().any(|p| matches!(p.kind, ProblemKind::Damaged { .. })), "{problems:?}");
+    let (_, problems) =
+        decode(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 0xde, 0xad, 0xbe, 0xef], all_columns(), 100, 100, None);
+    assert!(problems.iter().any(|p| matches!(p.kind, ProblemKind::Damaged { .. })), "{problems:?}");
+}
+
+#[test]
+fn regression_fields_not_in_the_table_are_reported_not_dropped_silently() {
+    // The table knows next-hop-type (from a first header); a later header brings one it does not know,
+    // and one names the reserved `line`.
+    let input = b"version srcaddr next-hop-type\n2 10.0.0.1 igw\nversion srcaddr route-type line\n2 10.0.0.2 x 99\n";
+    let (batches, problems) = decode(input, all_columns(), 5, 2, None);
+    let rows = rows(&batches);
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1]["line"], "4", "a field named line does not overwrite the line number");
+    let unbound: Vec<_> = problems
+        .iter()
+        .map(|p| match &p.kind {
+            ProblemKind::UnboundField { name } => (p.line, name.as_str()),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(unbound, [(Some(3), "route-type"), (Some(3), "line")]);
+}
+
+#[test]
+fn regression_abort_keeps_the_text_the_inflater_held_back() {
+    let mut text = String::from("version srcaddr bytes\n");
+    for i in 0..20_000 {
+        text.push_str(&format!("2 10.0.{}.{} {i}\n", i / 250, i % 250));
+    }
+    let zipped = gzip(text.as_bytes());
+    let half = &zipped[..zipped.len() / 2];
+    // Through damage (the stream ends early) ...
+    let (damaged, _) = decode(half, all_columns(), half.len(), 100_000, None);
+    // ... and through an I/O error after the same bytes: the same records.
+    let mut object = ObjectDecoder::new(FlowDecoderBuilder::new(all_columns()).with_batch_size(100_000).build());
+    object.push(half);
+    object.abort("connection reset");
+    let mut aborted = Vec::new();
+    while let Some(b) = object.next_batch().unwrap() {
+        aborted.push(b);
+    }
+    assert_eq!(rows(&aborted), rows(&damaged));
+    assert!(rows(&aborted).len() > 5000);
+    let problems = object.take_problems();
     assert!(
-        problems
-            .iter()
-            .any(|p| matches!(p.kind, ProblemKind::Damaged { .. })),
-        "{problems:?}"
-    );
-    let (_, problems) = decode(
-        &[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 0xde, 0xad, 0xbe, 0xef],
-        all_columns(),
-        100,
-        100,
-        None,
-    );
-    assert!(
-        problems
-            .iter()
-            .any(|p| matches!(p.kind, ProblemKind::Damaged { .. })),
-        "{problems:?}"
+        problems.iter().any(|p| matches!(&p.kind, ProblemKind::Unreadable { reason } if reason == "connection reset"))
     );
 }
 
 #[test]
 fn regression_not_utf8_names_the_column() {
-    let (batches, problems) = decode(
-        b"version srcaddr action\n2 10.0.0.1 ACC\xffEPT\n2 10.0.0.2 REJECT\n",
-        all_columns(),
-        100,
-        100,
-        None,
-    );
+    let (batches, problems) =
+        decode(b"version srcaddr action\n2 10.0.0.1 ACC\xffEPT\n2 10.0.0.2 REJECT\n", all_columns(), 100, 100, None);
     assert_eq!(rows(&batches).len(), 1);
     assert_eq!(problems.len(), 1);
-    assert!(
-        matches!(&problems[0].kind, ProblemKind::NotUtf8 { column: Some(c), .. } if c == "action"),
-        "{problems:?}"
-    );
+    assert!(matches!(&problems[0].kind, ProblemKind::NotUtf8 { column: Some(c), .. } if c == "action"), "{problems:?}");
 }
 
 #[test]
@@ -407,21 +349,9 @@ fn regression_overlong_line_is_skipped_not_buffered_forever() {
 
 fn field_value(kind: usize) -> BoxedStrategy<String> {
     match kind {
-        0 => prop_oneof![
-            Just("-".to_string()),
-            (0i64..=i64::from(i32::MAX)).prop_map(|n| n.to_string())
-        ]
-        .boxed(),
-        1 => prop_oneof![
-            Just("-".to_string()),
-            (0i64..=i64::MAX).prop_map(|n| n.to_string())
-        ]
-        .boxed(),
-        _ => prop_oneof![
-            Just("-".to_string()),
-            "[A-Za-z0-9.:_/=+-]{1,20}".prop_filter("not -", |s| s != "-")
-        ]
-        .boxed(),
+        0 => prop_oneof![Just("-".to_string()), (0i64..=i64::from(i32::MAX)).prop_map(|n| n.to_string())].boxed(),
+        1 => prop_oneof![Just("-".to_string()), (0i64..=i64::MAX).prop_map(|n| n.to_string())].boxed(),
+        _ => prop_oneof![Just("-".to_string()), "[A-Za-z0-9.:_/=+-]{1,20}".prop_filter("not -", |s| s != "-")].boxed(),
     }
 }
 

@@ -53,11 +53,7 @@ fn ranking(groups: BTreeMap<Vec<String>, Sums>, size: usize) -> Vec<Vec<String>>
         .collect()
 }
 
-fn talkers<'a>(
-    recs: impl Iterator<Item = &'a Rec>,
-    cols: [&str; 2],
-    size: usize,
-) -> Vec<Vec<String>> {
+fn talkers<'a>(recs: impl Iterator<Item = &'a Rec>, cols: [&str; 2], size: usize) -> Vec<Vec<String>> {
     let mut groups: BTreeMap<Vec<String>, Sums> = BTreeMap::new();
     for r in recs {
         for c in cols {
@@ -69,11 +65,7 @@ fn talkers<'a>(
     ranking(groups, size)
 }
 
-fn grouped<'a>(
-    recs: impl Iterator<Item = &'a Rec>,
-    cols: &[&str],
-    size: usize,
-) -> Vec<Vec<String>> {
+fn grouped<'a>(recs: impl Iterator<Item = &'a Rec>, cols: &[&str], size: usize) -> Vec<Vec<String>> {
     let mut groups: BTreeMap<Vec<String>, Sums> = BTreeMap::new();
     for r in recs {
         let key: Option<Vec<String>> = cols.iter().map(|c| r.get(c).map(str::to_string)).collect();
@@ -104,19 +96,11 @@ const LISTING_COLUMNS: &[&str] = &[
 fn listing<'a>(recs: impl Iterator<Item = &'a Rec>) -> Vec<Vec<String>> {
     let mut rows: Vec<&Rec> = recs.collect();
     rows.sort_by_key(|r| {
-        (
-            r.int("start").unwrap_or(i64::MAX),
-            r.int("end").unwrap_or(i64::MAX),
-            r.source.clone(),
-            r.line,
-        )
+        (r.int("start").unwrap_or(i64::MAX), r.int("end").unwrap_or(i64::MAX), r.source.clone(), r.line)
     });
     rows.into_iter()
         .map(|r| {
-            let mut row: Vec<String> = LISTING_COLUMNS
-                .iter()
-                .map(|c| r.get(c).unwrap_or("").to_string())
-                .collect();
+            let mut row: Vec<String> = LISTING_COLUMNS.iter().map(|c| r.get(c).unwrap_or("").to_string()).collect();
             // the default log has no region column, but account_id comes from the record anyway
             row.push(r.source.clone());
             row.push(r.line.to_string());
@@ -127,14 +111,9 @@ fn listing<'a>(recs: impl Iterator<Item = &'a Rec>) -> Vec<Vec<String>> {
 
 fn in_cidr(addr: Option<&str>, cidr: &str) -> bool {
     let Some(addr) = addr else { return false };
-    let (net, bits) = cidr
-        .split_once('/')
-        .unwrap_or((cidr, if cidr.contains(':') { "128" } else { "32" }));
+    let (net, bits) = cidr.split_once('/').unwrap_or((cidr, if cidr.contains(':') { "128" } else { "32" }));
     let bits: u32 = bits.parse().unwrap();
-    match (
-        addr.parse::<std::net::IpAddr>(),
-        net.parse::<std::net::IpAddr>(),
-    ) {
+    match (addr.parse::<std::net::IpAddr>(), net.parse::<std::net::IpAddr>()) {
         (Ok(std::net::IpAddr::V4(a)), Ok(std::net::IpAddr::V4(n))) => {
             bits == 0 || (u32::from(a) >> (32 - bits)) == (u32::from(n) >> (32 - bits))
         }
@@ -151,16 +130,10 @@ fn top_talkers_and_packet_level() {
     let (header, rows) = csv(&["top-talkers", "--path", &dir]);
     assert_eq!(header, ["ip", "bytes", "packets", "flows"]);
     assert_eq!(rows, talkers(recs.iter(), ["srcaddr", "dstaddr"], 50));
-    assert_eq!(
-        rows[0][0], "10.0.2.25",
-        "the exfiltrating instance talks most"
-    );
+    assert_eq!(rows[0][0], "10.0.2.25", "the exfiltrating instance talks most");
     assert_eq!(rows[1][0], "198.51.100.77");
     let (_, rows) = csv(&["top-talkers-pkt", "--path", &dir, "--limit", "500"]);
-    assert_eq!(
-        rows,
-        talkers(recs.iter(), ["pkt_srcaddr", "pkt_dstaddr"], 500)
-    );
+    assert_eq!(rows, talkers(recs.iter(), ["pkt_srcaddr", "pkt_dstaddr"], 500));
     assert!(!rows.is_empty());
 }
 
@@ -171,10 +144,7 @@ fn top_pairs_instances_subnets() {
     assert_eq!(header, ["srcaddr", "dstaddr", "bytes", "packets", "flows"]);
     assert_eq!(rows, grouped(recs.iter(), &["srcaddr", "dstaddr"], 50));
     let (_, rows) = csv(&["top-pairs-pkt", "--path", &dir]);
-    assert_eq!(
-        rows,
-        grouped(recs.iter(), &["pkt_srcaddr", "pkt_dstaddr"], 50)
-    );
+    assert_eq!(rows, grouped(recs.iter(), &["pkt_srcaddr", "pkt_dstaddr"], 50));
     let (header, rows) = csv(&["top-instances", "--path", &dir]);
     assert_eq!(header, ["instance_id", "bytes", "packets", "flows"]);
     assert_eq!(rows, grouped(recs.iter(), &["instance_id"], 50));
@@ -186,37 +156,16 @@ fn top_pairs_instances_subnets() {
 fn admin_ports_default_and_custom() {
     let (dir, recs) = corpus();
     let on = |ports: &'static [i64]| {
-        move |r: &&Rec| {
-            ports
-                .iter()
-                .any(|p| r.int("srcport") == Some(*p) || r.int("dstport") == Some(*p))
-        }
+        move |r: &&Rec| ports.iter().any(|p| r.int("srcport") == Some(*p) || r.int("dstport") == Some(*p))
     };
     let (_, rows) = csv(&["admin-ports", "--path", &dir]);
-    assert_eq!(
-        rows,
-        talkers(
-            recs.iter().filter(on(&[22, 23, 3389, 5900, 5985, 5986])),
-            ["srcaddr", "dstaddr"],
-            10
-        )
-    );
+    assert_eq!(rows, talkers(recs.iter().filter(on(&[22, 23, 3389, 5900, 5985, 5986])), ["srcaddr", "dstaddr"], 10));
     let (_, rows) = csv(&["admin-ports", "--path", &dir, "--limit", "1000"]);
     let admin = recs.iter().filter(on(&[22, 23, 3389, 5900, 5985, 5986]));
     assert_eq!(rows, talkers(admin, ["srcaddr", "dstaddr"], 1000));
-    assert!(
-        rows.iter().any(|r| r[0] == "203.0.113.45"),
-        "the brute forcer uses port 22"
-    );
+    assert!(rows.iter().any(|r| r[0] == "203.0.113.45"), "the brute forcer uses port 22");
     let (_, rows) = csv(&["admin-ports", "--ports", "3306,5432", "--path", &dir]);
-    assert_eq!(
-        rows,
-        talkers(
-            recs.iter().filter(on(&[3306, 5432])),
-            ["srcaddr", "dstaddr"],
-            10
-        )
-    );
+    assert_eq!(rows, talkers(recs.iter().filter(on(&[3306, 5432])), ["srcaddr", "dstaddr"], 10));
 }
 
 #[test]
@@ -224,20 +173,11 @@ fn rejected_tcp() {
     let (dir, recs) = corpus();
     type Group = (i64, BTreeSet<String>, BTreeSet<i64>, i64, i64);
     let mut groups: BTreeMap<String, Group> = BTreeMap::new();
-    for r in recs
-        .iter()
-        .filter(|r| r.get("action") == Some("REJECT") && r.int("protocol") == Some(6))
-    {
+    for r in recs.iter().filter(|r| r.get("action") == Some("REJECT") && r.int("protocol") == Some(6)) {
         let Some(src) = r.get("srcaddr") else {
             continue;
         };
-        let g = groups.entry(src.to_string()).or_insert((
-            0,
-            BTreeSet::new(),
-            BTreeSet::new(),
-            i64::MAX,
-            i64::MIN,
-        ));
+        let g = groups.entry(src.to_string()).or_insert((0, BTreeSet::new(), BTreeSet::new(), i64::MAX, i64::MIN));
         g.0 += 1;
         g.1.extend(r.get("dstaddr").map(str::to_string));
         g.2.extend(r.int("dstport"));
@@ -250,33 +190,16 @@ fn rejected_tcp() {
         .into_iter()
         .take(10)
         .map(|(k, g)| {
-            vec![
-                k,
-                g.0.to_string(),
-                g.1.len().to_string(),
-                g.2.len().to_string(),
-                g.3.to_string(),
-                g.4.to_string(),
-            ]
+            vec![k, g.0.to_string(), g.1.len().to_string(), g.2.len().to_string(), g.3.to_string(), g.4.to_string()]
         })
         .collect();
     let (header, rows) = csv(&["rejected-tcp", "--path", &dir]);
     assert_eq!(
         header,
-        [
-            "srcaddr",
-            "rejected_flows",
-            "distinct_dstaddrs",
-            "distinct_dstports",
-            "first_seen",
-            "last_seen"
-        ]
+        ["srcaddr", "rejected_flows", "distinct_dstaddrs", "distinct_dstports", "first_seen", "last_seen"]
     );
     assert_eq!(rows, expected);
-    assert_eq!(
-        rows[0][0], "192.0.2.200",
-        "the port scanner is rejected most"
-    );
+    assert_eq!(rows[0][0], "192.0.2.200", "the port scanner is rejected most");
 }
 
 #[test]
@@ -284,10 +207,10 @@ fn traffic_by_type() {
     let (dir, recs) = corpus();
     let mut groups: BTreeMap<Vec<String>, Sums> = BTreeMap::new();
     for r in recs.iter().filter(|r| r.get("log_status") == Some("OK")) {
-        let kind = r.get("type").map(str::to_string).or_else(|| {
-            r.get("srcaddr")
-                .map(|a| if a.contains(':') { "IPv6" } else { "IPv4" }.to_string())
-        });
+        let kind = r
+            .get("type")
+            .map(str::to_string)
+            .or_else(|| r.get("srcaddr").map(|a| if a.contains(':') { "IPv6" } else { "IPv4" }.to_string()));
         if let Some(kind) = kind {
             groups.entry(vec![kind]).or_default().add(r);
         }
@@ -302,65 +225,34 @@ fn traffic_by_type() {
 fn listings_ip_from_to() {
     let (dir, recs) = corpus();
     let any = |r: &&Rec, c: &str| {
-        ["srcaddr", "dstaddr", "pkt_srcaddr", "pkt_dstaddr"]
-            .iter()
-            .any(|col| in_cidr(r.get(col), c))
+        ["srcaddr", "dstaddr", "pkt_srcaddr", "pkt_dstaddr"].iter().any(|col| in_cidr(r.get(col), c))
     };
     for target in ["198.51.100.77", "10.0.1.0/24", "2001:db8:4::/48"] {
         let (header, rows) = csv(&["ip", target, "--path", &dir]);
         assert_eq!(header.len(), 16);
         assert_eq!(&header[14..], ["source", "line"]);
-        assert_eq!(
-            rows,
-            listing(recs.iter().filter(|r| any(r, target))),
-            "ip {target}"
-        );
+        assert_eq!(rows, listing(recs.iter().filter(|r| any(r, target))), "ip {target}");
         assert!(!rows.is_empty(), "ip {target}");
     }
     let (_, rows) = csv(&["from", "198.51.100.77", "--path", &dir]);
-    assert_eq!(
-        rows,
-        listing(
-            recs.iter()
-                .filter(|r| in_cidr(r.get("srcaddr"), "198.51.100.77"))
-        )
-    );
+    assert_eq!(rows, listing(recs.iter().filter(|r| in_cidr(r.get("srcaddr"), "198.51.100.77"))));
     let (_, rows) = csv(&["to", "198.51.100.77", "--path", &dir]);
-    assert_eq!(
-        rows,
-        listing(
-            recs.iter()
-                .filter(|r| in_cidr(r.get("dstaddr"), "198.51.100.77"))
-        )
-    );
-    assert_eq!(
-        rows.len(),
-        36,
-        "six replies to its connections, then thirty exfiltration flows"
-    );
+    assert_eq!(rows, listing(recs.iter().filter(|r| in_cidr(r.get("dstaddr"), "198.51.100.77"))));
+    assert_eq!(rows.len(), 36, "six replies to its connections, then thirty exfiltration flows");
 }
 
 #[test]
 fn listings_rejected_accepted_ssh_rdp() {
     let (dir, recs) = corpus();
     let (_, rows) = csv(&["rejected", "--path", &dir]);
-    assert_eq!(
-        rows,
-        listing(recs.iter().filter(|r| r.get("action") == Some("REJECT")))
-    );
+    assert_eq!(rows, listing(recs.iter().filter(|r| r.get("action") == Some("REJECT"))));
     let (_, rows) = csv(&["accepted", "--path", &dir, "--limit", "25"]);
-    let mut expected = listing(
-        recs.iter()
-            .filter(|r| r.get("action") == Some("ACCEPT") && r.int("protocol") == Some(6)),
-    );
+    let mut expected =
+        listing(recs.iter().filter(|r| r.get("action") == Some("ACCEPT") && r.int("protocol") == Some(6)));
     expected.truncate(25);
     assert_eq!(rows, expected);
     let (_, rows) = csv(&["ssh-rdp", "--path", &dir]);
-    let admin = |r: &&Rec| {
-        [22, 3389]
-            .iter()
-            .any(|p| r.int("srcport") == Some(*p) || r.int("dstport") == Some(*p))
-    };
+    let admin = |r: &&Rec| [22, 3389].iter().any(|p| r.int("srcport") == Some(*p) || r.int("dstport") == Some(*p));
     assert_eq!(rows, listing(recs.iter().filter(admin)));
 }
 
@@ -394,48 +286,25 @@ fn filters_narrow_every_query() {
         "--port",
         "22",
     ]);
-    assert_eq!(
-        rows,
-        talkers(recs.iter().filter(keep), ["srcaddr", "dstaddr"], 50)
-    );
+    assert_eq!(rows, talkers(recs.iter().filter(keep), ["srcaddr", "dstaddr"], 50));
     assert_eq!(rows[0][0], "10.0.1.12", "the brute-force target");
 
-    let eni = recs
-        .iter()
-        .find_map(|r| r.get("interface_id").filter(|e| e.starts_with("eni-04")))
-        .unwrap()
-        .to_string();
-    let (_, rows) = csv(&[
-        "rejected-tcp",
-        "--path",
-        &dir,
-        "--eni",
-        &eni,
-        "--region",
-        "eu-west-1",
-        "--ip",
-        "172.31.0.0/16",
-    ]);
+    let eni = recs.iter().find_map(|r| r.get("interface_id").filter(|e| e.starts_with("eni-04"))).unwrap().to_string();
+    let (_, rows) =
+        csv(&["rejected-tcp", "--path", &dir, "--eni", &eni, "--region", "eu-west-1", "--ip", "172.31.0.0/16"]);
     let mut groups: BTreeMap<String, i64> = BTreeMap::new();
     for r in recs.iter().filter(|r| {
         r.get("interface_id") == Some(eni.as_str())
             && r.get("action") == Some("REJECT")
             && r.int("protocol") == Some(6)
-            && ["srcaddr", "dstaddr", "pkt_srcaddr", "pkt_dstaddr"]
-                .iter()
-                .any(|c| in_cidr(r.get(c), "172.31.0.0/16"))
+            && ["srcaddr", "dstaddr", "pkt_srcaddr", "pkt_dstaddr"].iter().any(|c| in_cidr(r.get(c), "172.31.0.0/16"))
     }) {
-        *groups
-            .entry(r.get("srcaddr").unwrap().to_string())
-            .or_default() += 1;
+        *groups.entry(r.get("srcaddr").unwrap().to_string()).or_default() += 1;
     }
     let mut expected: Vec<_> = groups.into_iter().collect();
     expected.sort_by_key(|(k, n)| (Reverse(*n), k.clone()));
     expected.truncate(10);
-    let got: Vec<(String, i64)> = rows
-        .iter()
-        .map(|r| (r[0].clone(), r[1].parse().unwrap()))
-        .collect();
+    let got: Vec<(String, i64)> = rows.iter().map(|r| (r[0].clone(), r[1].parse().unwrap())).collect();
     assert_eq!(got, expected);
 }
 
@@ -443,26 +312,13 @@ fn filters_narrow_every_query() {
 fn region_comes_from_the_key_when_the_format_lacks_it() {
     let (dir, recs) = corpus();
     // The default-format log has no region field: its rows take us-east-1 from their keys.
-    let (_, rows) = csv(&[
-        "sql",
-        "SELECT region, COUNT(*) AS n FROM flows GROUP BY region ORDER BY region",
-        "--path",
-        &dir,
-    ]);
-    let east = recs
-        .iter()
-        .filter(|r| r.get("account_id") == Some("111122223333"))
-        .count();
-    let west = recs
-        .iter()
-        .filter(|r| r.get("region") == Some("eu-west-1"))
-        .count();
+    let (_, rows) =
+        csv(&["sql", "SELECT region, COUNT(*) AS n FROM flows GROUP BY region ORDER BY region", "--path", &dir]);
+    let east = recs.iter().filter(|r| r.get("account_id") == Some("111122223333")).count();
+    let west = recs.iter().filter(|r| r.get("region") == Some("eu-west-1")).count();
     assert_eq!(
         rows,
-        vec![
-            vec!["eu-west-1".to_string(), west.to_string()],
-            vec!["us-east-1".to_string(), east.to_string()]
-        ]
+        vec![vec!["eu-west-1".to_string(), west.to_string()], vec!["us-east-1".to_string(), east.to_string()]]
     );
 }
 
@@ -482,22 +338,13 @@ fn sql_counts_and_athena_queries() {
     let mut sums: BTreeMap<String, i64> = BTreeMap::new();
     for r in recs.iter().filter(|r| r.int("dstport") == Some(443)) {
         if let Some(p) = r.int("packets") {
-            *sums
-                .entry(r.get("dstaddr").unwrap().to_string())
-                .or_default() += p;
+            *sums.entry(r.get("dstaddr").unwrap().to_string()).or_default() += p;
         }
     }
     let mut expected: Vec<(i64, String)> = sums.into_iter().map(|(k, v)| (v, k)).collect();
     expected.sort_by_key(|(v, k)| (Reverse(*v), k.clone()));
     let top: Vec<i64> = rows.iter().map(|r| r[0].parse().unwrap()).collect();
-    assert_eq!(
-        top,
-        expected
-            .iter()
-            .take(10)
-            .map(|(v, _)| *v)
-            .collect::<Vec<_>>()
-    );
+    assert_eq!(top, expected.iter().take(10).map(|(v, _)| *v).collect::<Vec<_>>());
     // provenance: every row can be traced to its bytes
     let (_, rows) = csv(&[
         "sql",
@@ -510,12 +357,5 @@ fn sql_counts_and_athena_queries() {
         .filter(|r| r.get("srcaddr") == Some("192.0.2.200"))
         .min_by_key(|r| (r.source.clone(), r.line))
         .unwrap();
-    assert_eq!(
-        rows,
-        vec![vec![
-            first.source.clone(),
-            first.line.to_string(),
-            "192.0.2.200".to_string()
-        ]]
-    );
+    assert_eq!(rows, vec![vec![first.source.clone(), first.line.to_string(), "192.0.2.200".to_string()]]);
 }

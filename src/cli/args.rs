@@ -7,10 +7,8 @@ use clap::{Args, Parser, Subcommand};
 /// Forensic analysis of AWS VPC Flow Logs: Athena's questions, answered locally.
 #[derive(Debug, Parser)]
 #[command(name = "flowq", version, about, max_term_width = 100)]
-#[command(
-    after_help = "Exit codes: 0 all read, 1 failed, 2 bad usage, 3 answered but something was skipped \
-(listed on stderr)."
-)]
+#[command(after_help = "Exit codes: 0 all read, 1 failed, 2 bad usage, 3 answered but something was skipped \
+(listed on stderr).")]
 pub struct Cli {
     /// What to ask.
     #[command(subcommand)]
@@ -58,12 +56,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "N", help_heading = "Filters")]
     pub port: Option<String>,
     /// Flows whose srcaddr, dstaddr, pkt_srcaddr or pkt_dstaddr is ADDR or inside CIDR; repeat for more.
-    #[arg(
-        long,
-        global = true,
-        value_name = "ADDR|CIDR",
-        help_heading = "Filters"
-    )]
+    #[arg(long, global = true, value_name = "ADDR|CIDR", help_heading = "Filters")]
     pub ip: Vec<String>,
 
     /// Output format: table, csv, json, ndjson, parquet (default: table on a terminal, else csv, or
@@ -71,13 +64,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "FORMAT", help_heading = "Output")]
     pub format: Option<String>,
     /// Write the answer to FILE instead of standard output.
-    #[arg(
-        long,
-        short = 'o',
-        global = true,
-        value_name = "FILE",
-        help_heading = "Output"
-    )]
+    #[arg(long, short = 'o', global = true, value_name = "FILE", help_heading = "Output")]
     pub output: Option<PathBuf>,
     /// At most N rows (rankings have their own default size; listings return every row).
     #[arg(long, global = true, value_name = "N", help_heading = "Output")]
@@ -108,11 +95,7 @@ pub enum Command {
     /// Addresses with the most bytes on administrative ports (VpcFlowLogsAdminPortTraffic).
     AdminPorts {
         /// The ports that count as administrative, comma-separated.
-        #[arg(
-            long,
-            value_name = "P1,P2,…",
-            default_value = "22,23,3389,5900,5985,5986"
-        )]
+        #[arg(long, value_name = "P1,P2,…", default_value = "22,23,3389,5900,5985,5986")]
         ports: String,
     },
     /// Sources with the most rejected TCP flows (VpcFlowLogsRejectedTCPTraffic).

@@ -47,10 +47,8 @@ pub fn run() -> anyhow::Result<Outcome> {
             Ok(Outcome::Complete)
         }
         Invocation::Run(plan) => {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .context("starting the runtime")?;
+            let runtime =
+                tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
             runtime.block_on(execute(*plan))
         }
     }
@@ -69,8 +67,7 @@ pub async fn execute(plan: Plan) -> anyhow::Result<Outcome> {
     let written = match &plan.output {
         Some(path) => write_file(stream, plan.format, path).await,
         None => {
-            let result =
-                output::write(stream, plan.format, BufWriter::new(std::io::stdout())).await;
+            let result = output::write(stream, plan.format, BufWriter::new(std::io::stdout())).await;
             match result {
                 Err(e) if e.is_broken_pipe() => Ok(0),
                 other => other.map_err(anyhow::Error::from),
@@ -84,31 +81,15 @@ pub async fn execute(plan: Plan) -> anyhow::Result<Outcome> {
     for problem in &problems {
         let _ = writeln!(err, "flowq: {problem}");
     }
-    let listed = problems
-        .iter()
-        .filter(|p| {
-            !matches!(
-                p.problem.kind,
-                crate::decode::ProblemKind::DuplicateField { .. }
-            )
-        })
-        .count() as u64;
-    let unlisted = (totals.bad_lines + totals.bad_objects).saturating_sub(listed);
+    let unlisted = (totals.bad_lines + totals.bad_fields + totals.bad_objects).saturating_sub(problems.len() as u64);
     if unlisted > 0 {
-        let _ = writeln!(
-            err,
-            "flowq: … and {unlisted} more problems, counted but not listed"
-        );
+        let _ = writeln!(err, "flowq: … and {unlisted} more problems, counted but not listed");
     }
     written?;
     if !plan.quiet {
         let _ = writeln!(err, "{}", summary(&totals, pruned));
     }
-    Ok(if totals.skipped_anything() {
-        Outcome::Partial
-    } else {
-        Outcome::Complete
-    })
+    Ok(if totals.skipped_anything() { Outcome::Partial } else { Outcome::Complete })
 }
 
 /// Writes to `path` through a temporary file beside it, renamed into place only when the whole
@@ -121,15 +102,12 @@ async fn write_file(
     let mut partial = PathBuf::from(path);
     partial.set_file_name(format!(
         ".{}.partial",
-        path.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
+        path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
     ));
     let file = File::create(&partial).with_context(|| format!("creating {}", partial.display()))?;
     match output::write(stream, format, BufWriter::new(file)).await {
         Ok(rows) => {
-            std::fs::rename(&partial, path)
-                .with_context(|| format!("writing {}", path.display()))?;
+            std::fs::rename(&partial, path).with_context(|| format!("writing {}", path.display()))?;
             Ok(rows)
         }
         Err(e) => {
@@ -141,21 +119,15 @@ async fn write_file(
 
 /// The one-line summary: what was read and what was skipped.
 pub fn summary(totals: &ScanTotals, pruned: usize) -> String {
-    let mut line = format!(
-        "flowq: read {} objects ({}), {} records",
-        totals.objects,
-        human_bytes(totals.bytes),
-        totals.records
-    );
+    let mut line =
+        format!("flowq: read {} objects ({}), {} records", totals.objects, human_bytes(totals.bytes), totals.records);
     if pruned > 0 {
-        line.push_str(&format!(
-            "; {pruned} objects skipped by their key (outside the filters)"
-        ));
+        line.push_str(&format!("; {pruned} objects skipped by their key (outside the filters)"));
     }
     if totals.skipped_anything() {
         line.push_str(&format!(
-            "; SKIPPED {} lines and {} objects that could not be read (listed above)",
-            totals.bad_lines, totals.bad_objects
+            "; SKIPPED {} lines, {} header fields and {} objects that could not be read (listed above)",
+            totals.bad_lines, totals.bad_fields, totals.bad_objects
         ));
     } else {
         line.push_str("; nothing skipped");
@@ -171,11 +143,7 @@ fn human_bytes(bytes: u64) -> String {
         value /= 1024.0;
         unit += 1;
     }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
+    if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
 }
 
 /// `flowq queries`: one paragraph per built-in query.
@@ -198,9 +166,6 @@ fn write_catalogue(out: &mut impl Write) -> std::io::Result<()> {
         writeln!(out)?;
     }
     writeln!(out, "sql QUERY")?;
-    writeln!(
-        out,
-        "    Any read-only SQL over the table flows (Athena's column names; quote \"end\")."
-    )?;
+    writeln!(out, "    Any read-only SQL over the table flows (Athena's column names; quote \"end\").")?;
     out.flush()
 }

@@ -64,16 +64,8 @@ impl Plan {
     /// Checks the command line against the clock `now` (epoch seconds, for spans like `24h`).
     pub fn from_cli(cli: Cli, now: i64) -> Result<Invocation, UsageError> {
         let g = cli.global;
-        let since = g
-            .since
-            .as_deref()
-            .map(|t| parse_time("--since", t, now))
-            .transpose()?;
-        let until = g
-            .until
-            .as_deref()
-            .map(|t| parse_time("--until", t, now))
-            .transpose()?;
+        let since = g.since.as_deref().map(|t| parse_time("--since", t, now)).transpose()?;
+        let until = g.until.as_deref().map(|t| parse_time("--until", t, now)).transpose()?;
         if let (Some(s), Some(u)) = (since, until)
             && s >= u
         {
@@ -85,48 +77,35 @@ impl Plan {
         }
         let window = TimeWindow { since, until };
         let account = g.account.map(check_account).transpose()?;
+        if g.limit == Some(0) {
+            return usage("--limit must be at least 1 (leave it out for the query's default size)");
+        }
         let region = g.region.map(check_region).transpose()?;
         let filters = Filters {
             window,
-            account: account.clone(),
+            account,
             region: region.clone(),
-            eni: g
-                .eni
-                .map(|e| nonempty("--eni", e, "eni-0123456789abcdef0"))
-                .transpose()?,
+            eni: g.eni.map(|e| nonempty("--eni", e, "eni-0123456789abcdef0")).transpose()?,
             action: g.action.map(parse_action).transpose()?,
             protocol: g.protocol.as_deref().map(parse_protocol).transpose()?,
-            port: g
-                .port
-                .as_deref()
-                .map(|p| parse_port("--port", p))
-                .transpose()?,
-            ips: g
-                .ip
-                .iter()
-                .map(|ip| parse_cidr("--ip", ip).map(|c| c.to_string()))
-                .collect::<Result<_, _>>()?,
+            port: g.port.as_deref().map(|p| parse_port("--port", p)).transpose()?,
+            ips: g.ip.iter().map(|ip| parse_cidr("--ip", ip).map(|c| c.to_string())).collect::<Result<_, _>>()?,
         };
-        let options = DecodeOptions {
-            fields: g.fields.as_deref().map(parse_fields).transpose()?,
-            strict: g.strict,
-        };
+        let options = DecodeOptions { fields: g.fields.as_deref().map(parse_fields).transpose()?, strict: g.strict };
         let format = choose_format(g.format.as_deref(), g.output.as_ref())?;
         let columns = g.columns.as_deref().map(parse_columns).transpose()?;
         let action = match cli.command {
             Command::Queries => return Ok(Invocation::ListQueries),
             Command::Sql { query } => {
                 if columns.is_some() {
-                    return usage(
-                        "--columns applies to listings; in flowq sql, name the columns in SELECT",
-                    );
+                    return usage("--columns applies to listings; in flowq sql, name the columns in SELECT");
                 }
                 Action::Sql(query, g.limit)
             }
             command => {
                 let name = command.builtin_name().unwrap_or_default();
-                let query = BuiltinQuery::named(name)
-                    .ok_or_else(|| UsageError(format!("no built-in query named {name}")))?;
+                let query =
+                    BuiltinQuery::named(name).ok_or_else(|| UsageError(format!("no built-in query named {name}")))?;
                 if columns.is_some() && query.kind() != QueryKind::Listing {
                     return usage(format!(
                         "--columns applies to listings (ip, from, to, rejected, accepted, ssh-rdp), not to {name}"
@@ -139,35 +118,17 @@ impl Plan {
                     Command::AdminPorts { ports } => (None, parse_ports(ports)?),
                     _ => (None, Vec::new()),
                 };
-                Action::Builtin(
-                    query,
-                    QueryArgs {
-                        cidr,
-                        ports,
-                        limit: g.limit,
-                        columns,
-                    },
-                )
+                Action::Builtin(query, QueryArgs { cidr, ports, limit: g.limit, columns })
             }
         };
         if g.path.is_empty() {
             return usage("nothing to read: name the flow logs with --path FILE|DIR (repeatable)");
         }
         if format == Format::Parquet && g.output.is_none() && std::io::stdout().is_terminal() {
-            return usage(
-                "Parquet is binary: write it to a file with --output FILE.parquet, or pipe it",
-            );
+            return usage("Parquet is binary: write it to a file with --output FILE.parquet, or pipe it");
         }
-        let selection = Selection {
-            paths: g
-                .path
-                .iter()
-                .map(|p| p.to_string_lossy().into_owned())
-                .collect(),
-            window,
-            account,
-            region,
-        };
+        let selection =
+            Selection { paths: g.path.iter().map(|p| p.to_string_lossy().into_owned()).collect(), window, region };
         Ok(Invocation::Run(Box::new(Plan {
             selection,
             options,
@@ -186,12 +147,7 @@ pub fn parse_time(flag: &str, text: &str, now: i64) -> Result<i64, UsageError> {
     if let Ok(time) = DateTime::parse_from_rfc3339(t) {
         return Ok(time.timestamp());
     }
-    for format in [
-        "%Y-%m-%dT%H:%M:%S",
-        "%Y-%m-%d %H:%M:%S",
-        "%Y-%m-%dT%H:%M",
-        "%Y-%m-%d %H:%M",
-    ] {
+    for format in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"] {
         if let Ok(time) = NaiveDateTime::parse_from_str(t, format) {
             return Ok(time.and_utc().timestamp());
         }
@@ -226,9 +182,7 @@ pub fn parse_time(flag: &str, text: &str, now: i64) -> Result<i64, UsageError> {
 fn nonempty(flag: &str, value: String, example: &str) -> Result<String, UsageError> {
     let value = value.trim().to_string();
     if value.is_empty() || value.contains(char::is_whitespace) {
-        return usage(format!(
-            "{flag} {value:?} is not valid, e.g. {flag} {example}"
-        ));
+        return usage(format!("{flag} {value:?} is not valid, e.g. {flag} {example}"));
     }
     Ok(value)
 }
@@ -238,33 +192,20 @@ fn check_account(value: String) -> Result<String, UsageError> {
     if (value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit())) || value == "unknown" {
         Ok(value)
     } else {
-        usage(format!(
-            "--account {value:?} is not an AWS account id: use the 12 digits, e.g. --account 123456789012"
-        ))
+        usage(format!("--account {value:?} is not an AWS account id: use the 12 digits, e.g. --account 123456789012"))
     }
 }
 
 fn check_region(value: String) -> Result<String, UsageError> {
     let value = value.trim().to_string();
-    let ok = value.contains('-')
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if ok {
-        Ok(value)
-    } else {
-        usage(format!(
-            "--region {value:?} is not a region, e.g. --region us-east-1"
-        ))
-    }
+    let ok = value.contains('-') && value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if ok { Ok(value) } else { usage(format!("--region {value:?} is not a region, e.g. --region us-east-1")) }
 }
 
 fn parse_action(value: String) -> Result<String, UsageError> {
     match value.trim().to_ascii_uppercase().as_str() {
         a @ ("ACCEPT" | "REJECT") => Ok(a.to_string()),
-        _ => usage(format!(
-            "--action {value:?} is not an action: use accept or reject"
-        )),
+        _ => usage(format!("--action {value:?} is not an action: use accept or reject")),
     }
 }
 
@@ -286,9 +227,7 @@ fn parse_protocol(value: &str) -> Result<i32, UsageError> {
 fn parse_port(flag: &str, value: &str) -> Result<i32, UsageError> {
     match value.trim().parse::<u16>() {
         Ok(port) => Ok(i32::from(port)),
-        Err(_) => usage(format!(
-            "{flag} {value:?} is not a port: use a number 0-65535, e.g. {flag} 22"
-        )),
+        Err(_) => usage(format!("{flag} {value:?} is not a port: use a number 0-65535, e.g. {flag} 22")),
     }
 }
 
@@ -305,58 +244,53 @@ fn parse_ports(value: &str) -> Result<Vec<i32>, UsageError> {
 }
 
 fn parse_cidr(what: &str, value: &str) -> Result<Cidr, UsageError> {
-    value
-        .trim()
-        .parse::<Cidr>()
-        .map_err(|e| UsageError(format!("{what}: {e}")))
+    value.trim().parse::<Cidr>().map_err(|e| UsageError(format!("{what}: {e}")))
 }
 
 fn parse_fields(value: &str) -> Result<Vec<String>, UsageError> {
-    let names: Vec<String> = value
-        .split([' ', ','])
-        .filter(|f| !f.is_empty())
-        .map(|f| f.replace('_', "-"))
-        .collect();
+    let names: Vec<String> = value.split([' ', ',']).filter(|f| !f.is_empty()).map(|f| f.replace('_', "-")).collect();
     if names.is_empty() {
-        return usage(
-            "--fields needs the field names in order, e.g. --fields 'version srcaddr dstaddr bytes'",
-        );
+        return usage("--fields needs the field names in order, e.g. --fields 'version srcaddr dstaddr bytes'");
+    }
+    if let Some((i, name)) = names.iter().enumerate().find(|(i, n)| names[..*i].contains(n)) {
+        return usage(format!(
+            "--fields names {name:?} twice (positions {} and {})",
+            names[..i].iter().position(|n| n == name).map_or(0, |p| p + 1),
+            i + 1
+        ));
     }
     if let Some(unknown) = names.iter().find(|n| decode::known_kind(n).is_none()) {
         return usage(format!(
             "--fields: {unknown:?} is not a flow-log field; known fields: {}",
-            decode::KNOWN_FIELDS
-                .iter()
-                .map(|(n, _)| *n)
-                .collect::<Vec<_>>()
-                .join(" ")
+            decode::KNOWN_FIELDS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(" ")
         ));
     }
     Ok(names)
 }
 
 fn parse_columns(value: &str) -> Result<Vec<String>, UsageError> {
-    let columns: Vec<String> = value
-        .split(',')
-        .map(|c| c.trim().to_string())
-        .filter(|c| !c.is_empty())
-        .collect();
+    let columns: Vec<String> = value.split(',').map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect();
     if columns.is_empty() {
         return usage("--columns needs column names, e.g. --columns start,srcaddr,dstaddr,bytes");
+    }
+    let shaped = |c: &String| {
+        c.starts_with(|ch: char| ch.is_ascii_lowercase())
+            && c.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    };
+    if let Some(bad) = columns.iter().find(|c| !shaped(c)) {
+        return usage(format!(
+            "--columns: {bad:?} is not a column name (flows uses Athena's names, e.g. log_status, pkt_srcaddr)"
+        ));
     }
     Ok(columns)
 }
 
 fn choose_format(format: Option<&str>, output: Option<&PathBuf>) -> Result<Format, UsageError> {
     if let Some(format) = format {
-        return format
-            .parse()
-            .map_err(|e: String| UsageError(format!("--format: {e}")));
+        return format.parse().map_err(|e: String| UsageError(format!("--format: {e}")));
     }
     if let Some(output) = output {
-        let extension = output
-            .extension()
-            .map(|e| e.to_string_lossy().to_ascii_lowercase());
+        let extension = output.extension().map(|e| e.to_string_lossy().to_ascii_lowercase());
         return Ok(match extension.as_deref() {
             Some("json") => Format::Json,
             Some("ndjson" | "jsonl") => Format::Ndjson,
@@ -365,11 +299,7 @@ fn choose_format(format: Option<&str>, output: Option<&PathBuf>) -> Result<Forma
             _ => Format::Csv,
         });
     }
-    Ok(if std::io::stdout().is_terminal() {
-        Format::Table
-    } else {
-        Format::Csv
-    })
+    Ok(if std::io::stdout().is_terminal() { Format::Table } else { Format::Csv })
 }
 
 #[cfg(test)]
@@ -379,28 +309,13 @@ mod tests {
     #[test]
     fn times() {
         let now = 1_700_000_000;
-        assert_eq!(
-            parse_time("--since", "2024-03-01", now).ok(),
-            Some(1_709_251_200)
-        );
-        assert_eq!(
-            parse_time("--since", "2024-03-01T00:00:00Z", now).ok(),
-            Some(1_709_251_200)
-        );
-        assert_eq!(
-            parse_time("--since", "2024-03-01T01:00:00+01:00", now).ok(),
-            Some(1_709_251_200)
-        );
-        assert_eq!(
-            parse_time("--since", "2024-03-01T00:00", now).ok(),
-            Some(1_709_251_200)
-        );
+        assert_eq!(parse_time("--since", "2024-03-01", now).ok(), Some(1_709_251_200));
+        assert_eq!(parse_time("--since", "2024-03-01T00:00:00Z", now).ok(), Some(1_709_251_200));
+        assert_eq!(parse_time("--since", "2024-03-01T01:00:00+01:00", now).ok(), Some(1_709_251_200));
+        assert_eq!(parse_time("--since", "2024-03-01T00:00", now).ok(), Some(1_709_251_200));
         assert_eq!(parse_time("--since", "90m", now).ok(), Some(now - 5400));
         assert_eq!(parse_time("--since", "24h", now).ok(), Some(now - 86_400));
-        assert_eq!(
-            parse_time("--since", "7d", now).ok(),
-            Some(now - 7 * 86_400)
-        );
+        assert_eq!(parse_time("--since", "7d", now).ok(), Some(now - 7 * 86_400));
         for bad in ["yesterday", "2024-13-01", "-5h", "h", "5x", ""] {
             assert!(parse_time("--since", bad, now).is_err(), "{bad}");
         }
@@ -419,12 +334,7 @@ mod tests {
 
     #[test]
     fn fields_must_be_known() {
-        assert_eq!(
-            parse_fields("version srcaddr log_status")
-                .ok()
-                .map(|f| f.len()),
-            Some(3)
-        );
+        assert_eq!(parse_fields("version srcaddr log_status").ok().map(|f| f.len()), Some(3));
         assert!(parse_fields("version srcadr").is_err());
     }
 }

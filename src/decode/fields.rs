@@ -138,10 +138,7 @@ pub fn known_kind(field: &str) -> Option<FieldKind> {
         .iter()
         .find(|(name, _)| {
             name.len() == field.len()
-                && name
-                    .bytes()
-                    .zip(field.bytes())
-                    .all(|(a, b)| a == b || (a == b'-' && b == b'_'))
+                && name.bytes().zip(field.bytes()).all(|(a, b)| a == b || (a == b'-' && b == b'_'))
         })
         .map(|(_, kind)| *kind)
 }
@@ -152,15 +149,15 @@ pub fn field_kind(field: &str) -> FieldKind {
 }
 
 /// The schema the decoder can produce: every known field, then `extra` unknown fields (as text, in
-/// the order given, with `-` → `_`), then `line`. The table adds `source` after these.
+/// the order given, with `-` → `_`; `line` and `source` are reserved and left out), then `line`.
+/// The table adds `source` after these.
 pub fn file_schema(extra: &[String]) -> SchemaRef {
-    let mut fields: Vec<Field> = KNOWN_FIELDS
-        .iter()
-        .map(|(name, kind)| Field::new(column_name(name), kind.data_type(), true))
-        .collect();
+    let mut fields: Vec<Field> =
+        KNOWN_FIELDS.iter().map(|(name, kind)| Field::new(column_name(name), kind.data_type(), true)).collect();
     for name in extra {
         let column = column_name(name);
-        if known_kind(&column).is_none() && fields.iter().all(|f| f.name() != &column) {
+        let reserved = column == LINE_COLUMN || column == SOURCE_COLUMN;
+        if !reserved && known_kind(&column).is_none() && fields.iter().all(|f| f.name() != &column) {
             fields.push(Field::new(column, DataType::Utf8View, true));
         }
     }
@@ -172,8 +169,7 @@ pub fn file_schema(extra: &[String]) -> SchemaRef {
 /// and hyphens.
 pub fn is_field_name(token: &str) -> bool {
     let mut bytes = token.bytes();
-    matches!(bytes.next(), Some(b'a'..=b'z'))
-        && bytes.all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'-'))
+    matches!(bytes.next(), Some(b'a'..=b'z')) && bytes.all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'-'))
 }
 
 /// The field names of a header line, or `None` when the line is not a header.
@@ -184,9 +180,8 @@ pub fn is_field_name(token: &str) -> bool {
 /// every line, so it allocates only once the line has passed both checks.
 pub fn header_fields(line: &str) -> Option<Vec<&str>> {
     let mut tokens = line.split_ascii_whitespace();
-    let is_header = tokens.clone().next().is_some()
-        && tokens.clone().all(is_field_name)
-        && tokens.any(|t| known_kind(t).is_some());
+    let is_header =
+        tokens.clone().next().is_some() && tokens.clone().all(is_field_name) && tokens.any(|t| known_kind(t).is_some());
     is_header.then(|| line.split_ascii_whitespace().collect())
 }
 
@@ -215,20 +210,13 @@ mod tests {
 
     #[test]
     fn unknown_names_are_allowed_beside_known_ones() {
-        assert_eq!(
-            header_fields("version next-hop-type srcaddr"),
-            Some(vec!["version", "next-hop-type", "srcaddr"])
-        );
+        assert_eq!(header_fields("version next-hop-type srcaddr"), Some(vec!["version", "next-hop-type", "srcaddr"]));
         assert!(header_fields("foo bar").is_none());
     }
 
     #[test]
     fn schema_has_unknown_columns_once_and_line_last() {
-        let schema = file_schema(&[
-            "next-hop-type".into(),
-            "next_hop_type".into(),
-            "srcaddr".into(),
-        ]);
+        let schema = file_schema(&["next-hop-type".into(), "next_hop_type".into(), "srcaddr".into()]);
         let names: Vec<_> = schema.fields().iter().map(|f| f.name().as_str()).collect();
         assert_eq!(names.iter().filter(|n| **n == "next_hop_type").count(), 1);
         assert_eq!(names.iter().filter(|n| **n == "srcaddr").count(), 1);

@@ -14,9 +14,9 @@ mod problem;
 mod records;
 
 pub use fields::{
-    DEFAULT_FORMAT, FieldKind, KNOWN_FIELDS, LINE_COLUMN, SOURCE_COLUMN, column_name, field_kind,
-    file_schema, header_fields, is_field_name, known_kind,
+    DEFAULT_FORMAT, FieldKind, KNOWN_FIELDS, LINE_COLUMN, SOURCE_COLUMN, column_name, field_kind, file_schema,
+    header_fields, is_field_name, known_kind,
 };
 pub use object::{ObjectDecoder, first_header};
-pub use problem::{Problem, ProblemKind};
+pub use problem::{Problem, ProblemKind, Scope};
 pub use records::{DEFAULT_BATCH_SIZE, FlowDecoder, FlowDecoderBuilder, MAX_LINE};

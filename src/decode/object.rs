@@ -25,15 +25,11 @@ pub fn first_header(head: &[u8]) -> Option<Vec<String>> {
     let mut text = Vec::new();
     if head.starts_with(GZIP_MAGIC) {
         // An error here is the probe's cut-off tail; what was inflated before it is what we need.
-        let _ = flate2::read::MultiGzDecoder::new(head)
-            .take(MAX_LINE as u64)
-            .read_to_end(&mut text);
+        let _ = flate2::read::MultiGzDecoder::new(head).take(MAX_LINE as u64).read_to_end(&mut text);
     } else {
         text.extend_from_slice(&head[..head.len().min(MAX_LINE)]);
     }
-    let line = text
-        .split(|b| *b == b'\n')
-        .find(|l| l.iter().any(|b| !b.is_ascii_whitespace()))?;
+    let line = text.split(|b| *b == b'\n').find(|l| l.iter().any(|b| !b.is_ascii_whitespace()))?;
     let line = std::str::from_utf8(line).ok()?;
     fields::header_fields(line).map(|names| names.into_iter().map(str::to_string).collect())
 }
@@ -171,6 +167,11 @@ impl ObjectDecoder {
         from_records
     }
 
+    /// True while more of the object's bytes are useful (false once finished, damaged or aborted).
+    pub fn wants_input(&self) -> bool {
+        !self.finished
+    }
+
     /// True once the last batch has been handed out.
     pub fn is_done(&self) -> bool {
         self.done
@@ -188,19 +189,16 @@ impl ObjectDecoder {
 
     /// Stops reading: what was decoded is kept, the rest of the object is reported as unreadable.
     pub fn abort(&mut self, reason: &str) {
-        self.stop(ProblemKind::Unreadable {
-            reason: reason.to_string(),
-        });
+        self.stop(ProblemKind::Unreadable { reason: reason.to_string() });
     }
 
     fn choose_encoding(&mut self, head: &[u8]) {
         self.encoding = if head.starts_with(GZIP_MAGIC) {
             Encoding::Gzip(Box::new(MultiGzDecoder::new(Vec::new())))
         } else if head.starts_with(PARQUET_MAGIC) {
-            self.problems
-                .push(Problem::object(ProblemKind::Unsupported {
-                    what: "Parquet flow-log objects are not read yet".to_string(),
-                }));
+            self.problems.push(Problem::object(ProblemKind::Unsupported {
+                what: "Parquet flow-log objects are not read yet".to_string(),
+            }));
             Encoding::Stopped
         } else {
             Encoding::Plain
@@ -222,14 +220,18 @@ impl ObjectDecoder {
     }
 
     fn damaged(&mut self, reason: &str) {
-        self.stop(ProblemKind::Damaged {
-            reason: reason.to_string(),
-        });
+        self.stop(ProblemKind::Damaged { reason: reason.to_string() });
     }
 
     /// Ignores the rest of the object. Whole lines already inflated still load; the unterminated line
     /// at the damage is dropped by `next_batch` when it gets there.
     fn stop(&mut self, kind: ProblemKind) {
+        if let Encoding::Gzip(decoder) = &mut self.encoding {
+            // The inflater holds back up to one buffer of output until its next write: hand it over,
+            // those lines were read before the damage.
+            let _ = decoder.flush();
+            self.text.append(decoder.get_mut());
+        }
         if matches!(self.encoding, Encoding::Stopped) {
             return;
         }

@@ -17,6 +17,17 @@ pub struct Problem {
     pub kind: ProblemKind,
 }
 
+/// What a problem left unread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// One line: its record was not loaded.
+    Line,
+    /// A field named by a header: its values were not loaded, the records were.
+    Field,
+    /// The object, or the rest of it.
+    Object,
+}
+
 /// What kind of problem it was.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProblemKind {
@@ -28,6 +39,8 @@ pub enum ProblemKind {
         found: usize,
         /// True when no header named the format and the default 14-field format was assumed.
         assumed_default: bool,
+        /// The line.
+        value: String,
     },
     /// A numeric field holds something that is not a number of its type.
     InvalidNumber {
@@ -48,9 +61,15 @@ pub enum ProblemKind {
         /// The limit, in bytes.
         limit: usize,
     },
-    /// A header line names the same field twice; the first one is used.
+    /// A header line names the same field twice; the first one is loaded, the second is not.
     DuplicateField {
         /// The repeated name.
+        name: String,
+    },
+    /// A header line names a field that is not a column of the table (a new field in a header past
+    /// the first, or a reserved name); its values are not loaded.
+    UnboundField {
+        /// The name.
         name: String,
     },
     /// The object was damaged here: the unterminated line before the damage was not loaded.
@@ -78,10 +97,7 @@ pub enum ProblemKind {
 impl Problem {
     /// A problem at a line.
     pub fn at_line(line: u64, kind: ProblemKind) -> Self {
-        Problem {
-            line: Some(line),
-            kind,
-        }
+        Problem { line: Some(line), kind }
     }
 
     /// A problem with the object as a whole.
@@ -89,14 +105,15 @@ impl Problem {
         Problem { line: None, kind }
     }
 
-    /// True when the problem concerns the whole object rather than one line.
-    pub fn is_object_level(&self) -> bool {
-        matches!(
-            self.kind,
-            ProblemKind::Damaged { .. }
-                | ProblemKind::Unreadable { .. }
-                | ProblemKind::Unsupported { .. }
-        )
+    /// What the problem left unread.
+    pub fn scope(&self) -> Scope {
+        match self.kind {
+            ProblemKind::Damaged { .. } | ProblemKind::Unreadable { .. } | ProblemKind::Unsupported { .. } => {
+                Scope::Object
+            }
+            ProblemKind::DuplicateField { .. } | ProblemKind::UnboundField { .. } => Scope::Field,
+            _ => Scope::Line,
+        }
     }
 }
 
@@ -114,47 +131,36 @@ impl fmt::Display for Problem {
             write!(f, "line {line}: ")?;
         }
         match &self.kind {
-            ProblemKind::FieldCount {
-                expected,
-                found,
-                assumed_default,
-            } => {
+            ProblemKind::FieldCount { expected, found, assumed_default, value } => {
                 write!(f, "expected {expected} fields, found {found}")?;
                 if *assumed_default {
-                    write!(
-                        f,
-                        " (no header line, so the default format was assumed; name the format with --fields)"
-                    )?;
+                    write!(f, " (no header line, so the default format was assumed; name the format with --fields)")?;
                 }
-                Ok(())
+                write!(f, ": {value:?}")
             }
             ProblemKind::InvalidNumber { column, value } => {
                 write!(f, "column {column}: {value:?} is not a valid number")
             }
-            ProblemKind::NotUtf8 {
-                column: Some(column),
-                value,
-            } => {
+            ProblemKind::NotUtf8 { column: Some(column), value } => {
                 write!(f, "column {column}: {value:?} is not valid UTF-8")
             }
-            ProblemKind::NotUtf8 {
-                column: None,
-                value,
-            } => write!(f, "{value:?} is not valid UTF-8"),
+            ProblemKind::NotUtf8 { column: None, value } => write!(f, "{value:?} is not valid UTF-8"),
             ProblemKind::LineTooLong { limit } => {
                 write!(f, "line longer than {limit} bytes, skipped")
             }
             ProblemKind::DuplicateField { name } => {
-                write!(f, "header names field {name:?} twice; the first is used")
+                write!(f, "header names field {name:?} twice; only the first is loaded")
             }
+            ProblemKind::UnboundField { name } => write!(
+                f,
+                "header names field {name:?}, which is not a column of flows (only each object's first header \
+                 is probed for new fields, and `line`/`source` are reserved); its values are not loaded"
+            ),
             ProblemKind::CutShort { value } => {
                 write!(f, "line cut short by the damage, not loaded: {value:?}")
             }
             ProblemKind::Damaged { reason } => {
-                write!(
-                    f,
-                    "damaged object, records before the damage were kept: {reason}"
-                )
+                write!(f, "damaged object, records before the damage were kept: {reason}")
             }
             ProblemKind::Unreadable { reason } => write!(f, "could not be read: {reason}"),
             ProblemKind::Unsupported { what } => write!(f, "not read: {what}"),

@@ -16,9 +16,7 @@
 
 use std::sync::Arc;
 
-use arrow::array::{
-    ArrayRef, Int32Builder, Int64Builder, RecordBatch, RecordBatchOptions, StringViewBuilder,
-};
+use arrow::array::{ArrayRef, Int32Builder, Int64Builder, RecordBatch, RecordBatchOptions, StringViewBuilder};
 use arrow::datatypes::SchemaRef;
 use arrow::error::ArrowError;
 use memchr::memchr;
@@ -45,14 +43,8 @@ struct Format {
 impl Format {
     fn new<S: AsRef<str>>(names: &[S], assumed_default: bool) -> Self {
         Format {
-            columns: names
-                .iter()
-                .map(|n| fields::column_name(n.as_ref()))
-                .collect(),
-            kinds: names
-                .iter()
-                .map(|n| fields::field_kind(n.as_ref()))
-                .collect(),
+            columns: names.iter().map(|n| fields::column_name(n.as_ref())).collect(),
+            kinds: names.iter().map(|n| fields::field_kind(n.as_ref())).collect(),
             assumed_default,
         }
     }
@@ -106,6 +98,7 @@ pub struct FlowDecoderBuilder {
     batch_size: usize,
     fields: Option<Vec<String>>,
     key_values: Vec<(String, Arc<str>)>,
+    table_schema: Option<SchemaRef>,
 }
 
 impl FlowDecoderBuilder {
@@ -116,6 +109,7 @@ impl FlowDecoderBuilder {
             batch_size: DEFAULT_BATCH_SIZE,
             fields: None,
             key_values: Vec::new(),
+            table_schema: None,
         }
     }
 
@@ -140,8 +134,22 @@ impl FlowDecoderBuilder {
         self
     }
 
+    /// The whole table's file schema, of which `schema` is a projection. A header field that is not a
+    /// column of it is reported as unbound rather than dropped silently. Default: `schema` itself.
+    pub fn with_table_schema(mut self, table_schema: SchemaRef) -> Self {
+        self.table_schema = Some(table_schema);
+        self
+    }
+
     /// The decoder.
     pub fn build(self) -> FlowDecoder {
+        let table_schema = self.table_schema.as_ref().unwrap_or(&self.schema);
+        let unknown_columns = table_schema
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .filter(|n| n != LINE_COLUMN && fields::known_kind(n).is_none())
+            .collect();
         let columns = self
             .schema
             .fields()
@@ -149,24 +157,12 @@ impl FlowDecoderBuilder {
             .map(|field| {
                 let name = field.name().clone();
                 let builder = match fields::field_kind(&name) {
-                    _ if name == LINE_COLUMN => {
-                        Builder::Int64(Int64Builder::with_capacity(self.batch_size))
-                    }
-                    FieldKind::Int32 => {
-                        Builder::Int32(Int32Builder::with_capacity(self.batch_size))
-                    }
-                    FieldKind::Int64 => {
-                        Builder::Int64(Int64Builder::with_capacity(self.batch_size))
-                    }
-                    FieldKind::Text => {
-                        Builder::Text(StringViewBuilder::with_capacity(self.batch_size))
-                    }
+                    _ if name == LINE_COLUMN => Builder::Int64(Int64Builder::with_capacity(self.batch_size)),
+                    FieldKind::Int32 => Builder::Int32(Int32Builder::with_capacity(self.batch_size)),
+                    FieldKind::Int64 => Builder::Int64(Int64Builder::with_capacity(self.batch_size)),
+                    FieldKind::Text => Builder::Text(StringViewBuilder::with_capacity(self.batch_size)),
                 };
-                Column {
-                    name,
-                    builder,
-                    binding: Binding::Absent,
-                }
+                Column { name, builder, binding: Binding::Absent }
             })
             .collect();
         FlowDecoder {
@@ -174,6 +170,7 @@ impl FlowDecoderBuilder {
             batch_size: self.batch_size,
             explicit: self.fields.map(|f| Format::new(&f, false)),
             key_values: self.key_values,
+            unknown_columns,
             columns,
             format: None,
             rows: 0,
@@ -195,6 +192,8 @@ pub struct FlowDecoder {
     batch_size: usize,
     explicit: Option<Format>,
     key_values: Vec<(String, Arc<str>)>,
+    /// Columns of the table for fields that are not in the catalogue.
+    unknown_columns: Vec<String>,
     columns: Vec<Column>,
     format: Option<Format>,
     rows: usize,
@@ -297,10 +296,7 @@ impl FlowDecoder {
     pub fn discard_partial(&mut self) {
         if !self.partial.is_empty() && !self.skipping_long_line {
             let value = quote(&String::from_utf8_lossy(&self.partial));
-            self.problems.push(Problem::at_line(
-                self.line_no + 1,
-                ProblemKind::CutShort { value },
-            ));
+            self.problems.push(Problem::at_line(self.line_no + 1, ProblemKind::CutShort { value }));
         }
         self.partial.clear();
         self.skipping_long_line = false;
@@ -311,10 +307,7 @@ impl FlowDecoder {
             return;
         }
         if self.partial.len() + bytes.len() > MAX_LINE {
-            self.problems.push(Problem::at_line(
-                self.line_no + 1,
-                ProblemKind::LineTooLong { limit: MAX_LINE },
-            ));
+            self.problems.push(Problem::at_line(self.line_no + 1, ProblemKind::LineTooLong { limit: MAX_LINE }));
             self.partial.clear();
             self.skipping_long_line = true;
         } else {
@@ -336,10 +329,7 @@ impl FlowDecoder {
     fn line(&mut self, bytes: &[u8]) {
         self.line_no += 1;
         if bytes.len() > MAX_LINE {
-            self.problems.push(Problem::at_line(
-                self.line_no,
-                ProblemKind::LineTooLong { limit: MAX_LINE },
-            ));
+            self.problems.push(Problem::at_line(self.line_no, ProblemKind::LineTooLong { limit: MAX_LINE }));
             return;
         }
         let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
@@ -358,10 +348,7 @@ impl FlowDecoder {
             return;
         }
         if self.format.is_none() {
-            let format = self
-                .explicit
-                .clone()
-                .unwrap_or_else(|| Format::new(DEFAULT_FORMAT, true));
+            let format = self.explicit.clone().unwrap_or_else(|| Format::new(DEFAULT_FORMAT, true));
             self.bind(format);
         }
         self.record(text);
@@ -371,15 +358,21 @@ impl FlowDecoder {
         let mut seen: Vec<String> = Vec::with_capacity(names.len());
         for name in names {
             let column = fields::column_name(name);
-            if seen.contains(&column) {
-                self.problems.push(Problem::at_line(
-                    self.line_no,
-                    ProblemKind::DuplicateField {
-                        name: (*name).to_string(),
-                    },
-                ));
+            let reserved = column == LINE_COLUMN || column == fields::SOURCE_COLUMN;
+            let unbound =
+                reserved || (fields::known_kind(&column).is_none() && !self.unknown_columns.contains(&column));
+            let kind = if seen.contains(&column) {
+                Some(ProblemKind::DuplicateField { name: (*name).to_string() })
+            } else if unbound {
+                Some(ProblemKind::UnboundField { name: (*name).to_string() })
+            } else {
+                None
+            };
+            if let Some(kind) = kind {
+                self.problems.push(Problem::at_line(self.line_no, kind));
             }
-            seen.push(column);
+            // A reserved name binds nothing: `line` stays the line number.
+            seen.push(if reserved { String::new() } else { column });
         }
         self.bind(Format::new(names, false));
     }
@@ -389,9 +382,9 @@ impl FlowDecoder {
             column.binding = if column.name == LINE_COLUMN {
                 Binding::Line
             } else if let Some(pos) = format.columns.iter().position(|c| *c == column.name) {
+                // The first of duplicate names binds.
                 Binding::Field(pos)
-            } else if let Some((_, value)) = self.key_values.iter().find(|(c, _)| *c == column.name)
-            {
+            } else if let Some((_, value)) = self.key_values.iter().find(|(c, _)| *c == column.name) {
                 Binding::Constant(Arc::clone(value))
             } else {
                 Binding::Absent
@@ -424,6 +417,7 @@ impl FlowDecoder {
                     expected: format.columns.len(),
                     found: self.spans.len(),
                     assumed_default: format.assumed_default,
+                    value: quote(text),
                 },
             ));
             return;
@@ -449,9 +443,7 @@ impl FlowDecoder {
         }
         for column in &mut self.columns {
             match (&column.binding, &mut column.builder) {
-                (Binding::Field(pos), Builder::Int32(b)) => {
-                    b.append_option(self.numbers[*pos].map(|n| n as i32))
-                }
+                (Binding::Field(pos), Builder::Int32(b)) => b.append_option(self.numbers[*pos].map(|n| n as i32)),
                 (Binding::Field(pos), Builder::Int64(b)) => b.append_option(self.numbers[*pos]),
                 (Binding::Field(pos), Builder::Text(b)) => {
                     let (start, end) = self.spans[*pos];
@@ -472,24 +464,15 @@ impl FlowDecoder {
     }
 
     fn not_utf8(&mut self, bytes: &[u8], valid_up_to: usize) {
-        let start = bytes[..valid_up_to]
-            .iter()
-            .rposition(|b| *b == b' ')
-            .map_or(0, |p| p + 1);
+        let start = bytes[..valid_up_to].iter().rposition(|b| *b == b' ').map_or(0, |p| p + 1);
         let end = memchr(b' ', &bytes[valid_up_to..]).map_or(bytes.len(), |p| valid_up_to + p);
-        let index = bytes[..start]
-            .split(|b| *b == b' ')
-            .filter(|t| !t.is_empty())
-            .count();
+        let index = bytes[..start].split(|b| *b == b' ').filter(|t| !t.is_empty()).count();
         let column = match (&self.format, &self.explicit) {
             (Some(format), _) | (None, Some(format)) => format.columns.get(index).cloned(),
             (None, None) => DEFAULT_FORMAT.get(index).map(|f| fields::column_name(f)),
         };
         let value = quote(&String::from_utf8_lossy(&bytes[start..end]));
-        self.problems.push(Problem::at_line(
-            self.line_no,
-            ProblemKind::NotUtf8 { column, value },
-        ));
+        self.problems.push(Problem::at_line(self.line_no, ProblemKind::NotUtf8 { column, value }));
     }
 }
 
@@ -510,10 +493,7 @@ fn parse_int(token: &[u8], kind: FieldKind) -> Result<Option<i64>, ()> {
         if digit > 9 {
             return Err(());
         }
-        value = value
-            .checked_mul(10)
-            .and_then(|v| v.checked_add(i64::from(digit)))
-            .ok_or(())?;
+        value = value.checked_mul(10).and_then(|v| v.checked_add(i64::from(digit))).ok_or(())?;
     }
     let value = if negative { -value } else { value };
     if kind == FieldKind::Int32 && i32::try_from(value).is_err() {
@@ -530,10 +510,7 @@ mod tests {
     fn parse_int_accepts_numbers_and_dash() {
         assert_eq!(parse_int(b"-", FieldKind::Int32), Ok(None));
         assert_eq!(parse_int(b"443", FieldKind::Int32), Ok(Some(443)));
-        assert_eq!(
-            parse_int(b"9223372036854775807", FieldKind::Int64),
-            Ok(Some(i64::MAX))
-        );
+        assert_eq!(parse_int(b"9223372036854775807", FieldKind::Int64), Ok(Some(i64::MAX)));
         assert_eq!(parse_int(b"9223372036854775808", FieldKind::Int64), Err(()));
         assert_eq!(parse_int(b"2147483648", FieldKind::Int32), Err(()));
         assert_eq!(parse_int(b"12a", FieldKind::Int64), Err(()));

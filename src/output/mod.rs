@@ -49,9 +49,7 @@ impl FromStr for Format {
             "json" => Ok(Format::Json),
             "ndjson" | "jsonl" => Ok(Format::Ndjson),
             "parquet" => Ok(Format::Parquet),
-            _ => Err(format!(
-                "unknown format {s:?}: use table, csv, json, ndjson or parquet"
-            )),
+            _ => Err(format!("unknown format {s:?}: use table, csv, json, ndjson or parquet")),
         }
     }
 }
@@ -125,16 +123,9 @@ pub async fn write<W: Write + Send>(
     out: W,
 ) -> Result<u64, OutputError> {
     let broken = Arc::new(AtomicBool::new(false));
-    let out = PipeWatch {
-        inner: out,
-        broken: Arc::clone(&broken),
-    };
+    let out = PipeWatch { inner: out, broken: Arc::clone(&broken) };
     encode(stream, format, out).await.map_err(|e| {
-        if broken.load(Ordering::Relaxed) {
-            OutputError::Io(std::io::ErrorKind::BrokenPipe.into())
-        } else {
-            e
-        }
+        if broken.load(Ordering::Relaxed) { OutputError::Io(std::io::ErrorKind::BrokenPipe.into()) } else { e }
     })
 }
 
@@ -162,11 +153,7 @@ async fn encode<W: Write + Send>(
                 shown.push(readable_times(&RecordBatch::new_empty(schema))?);
             }
             let mut out = out;
-            writeln!(
-                out,
-                "{}",
-                arrow::util::pretty::pretty_format_batches(&shown)?
-            )?;
+            writeln!(out, "{}", arrow::util::pretty::pretty_format_batches(&shown)?)?;
             let hidden = rows - shown_rows as u64;
             if hidden > 0 {
                 writeln!(
@@ -179,9 +166,7 @@ async fn encode<W: Write + Send>(
             out.flush()?;
         }
         Format::Csv => {
-            let mut writer = arrow::csv::WriterBuilder::new()
-                .with_header(true)
-                .build(out);
+            let mut writer = arrow::csv::WriterBuilder::new().with_header(true).build(out);
             let mut wrote = false;
             while let Some(batch) = stream.next().await {
                 let batch = batch?;

@@ -21,29 +21,14 @@ pub struct BuiltinQuery {
 
 const SOURCES: &[(&str, &str)] = &[
     ("top-talkers", include_str!("../../queries/top-talkers.sql")),
-    (
-        "top-talkers-pkt",
-        include_str!("../../queries/top-talkers-pkt.sql"),
-    ),
+    ("top-talkers-pkt", include_str!("../../queries/top-talkers-pkt.sql")),
     ("top-pairs", include_str!("../../queries/top-pairs.sql")),
-    (
-        "top-pairs-pkt",
-        include_str!("../../queries/top-pairs-pkt.sql"),
-    ),
-    (
-        "top-instances",
-        include_str!("../../queries/top-instances.sql"),
-    ),
+    ("top-pairs-pkt", include_str!("../../queries/top-pairs-pkt.sql")),
+    ("top-instances", include_str!("../../queries/top-instances.sql")),
     ("top-subnets", include_str!("../../queries/top-subnets.sql")),
     ("admin-ports", include_str!("../../queries/admin-ports.sql")),
-    (
-        "rejected-tcp",
-        include_str!("../../queries/rejected-tcp.sql"),
-    ),
-    (
-        "traffic-by-type",
-        include_str!("../../queries/traffic-by-type.sql"),
-    ),
+    ("rejected-tcp", include_str!("../../queries/rejected-tcp.sql")),
+    ("traffic-by-type", include_str!("../../queries/traffic-by-type.sql")),
     ("ip", include_str!("../../queries/ip.sql")),
     ("from", include_str!("../../queries/from.sql")),
     ("to", include_str!("../../queries/to.sql")),
@@ -55,10 +40,7 @@ const SOURCES: &[(&str, &str)] = &[
 impl BuiltinQuery {
     /// Every built-in query, in catalogue order.
     pub fn all() -> Vec<BuiltinQuery> {
-        SOURCES
-            .iter()
-            .map(|(name, sql)| BuiltinQuery { name, sql })
-            .collect()
+        SOURCES.iter().map(|(name, sql)| BuiltinQuery { name, sql }).collect()
     }
 
     /// The built-in query of that name.
@@ -71,10 +53,7 @@ impl BuiltinQuery {
         self.sql
             .lines()
             .map_while(|line| line.strip_prefix("-- "))
-            .find_map(|line| {
-                line.strip_prefix(key)
-                    .and_then(|rest| rest.strip_prefix(": "))
-            })
+            .find_map(|line| line.strip_prefix(key).and_then(|rest| rest.strip_prefix(": ")))
             .map(str::trim)
     }
 
@@ -100,17 +79,9 @@ mod tests {
     fn every_query_names_itself_and_documents_its_header() {
         for query in BuiltinQuery::all() {
             assert_eq!(query.header("name"), Some(query.name), "{}", query.name);
-            assert!(
-                matches!(query.header("kind"), Some("ranking" | "listing")),
-                "{}",
-                query.name
-            );
+            assert!(matches!(query.header("kind"), Some("ranking" | "listing")), "{}", query.name);
             for key in ["answers", "athena", "params", "size", "notes"] {
-                assert!(
-                    query.header(key).is_some_and(|v| !v.is_empty()),
-                    "{} lacks {key}",
-                    query.name
-                );
+                assert!(query.header(key).is_some_and(|v| !v.is_empty()), "{} lacks {key}", query.name);
             }
         }
     }

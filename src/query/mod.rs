@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 pub use catalog::{BuiltinQuery, QueryKind};
 
-use crate::decode::DEFAULT_FORMAT;
+use crate::decode::{DEFAULT_FORMAT, Problem, ProblemKind};
 use crate::net::Cidr;
 use crate::source::{Listing, TimeWindow};
 use crate::table::{CidrContains, DecodeOptions, FlowsTable, ScanReport, unknown_header_fields};
@@ -70,11 +70,7 @@ pub struct Engine {
 
 impl Engine {
     /// Opens the objects of `listing` (local files) as `flows`, narrowed by `filters`.
-    pub async fn open_local(
-        listing: Listing,
-        options: DecodeOptions,
-        filters: &Filters,
-    ) -> Result<Engine> {
+    pub async fn open_local(listing: Listing, options: DecodeOptions, filters: &Filters) -> Result<Engine> {
         let config = SessionConfig::new()
             .set_str("datafusion.sql_parser.default_null_ordering", "nulls_last")
             .set_str("datafusion.execution.time_zone", "UTC");
@@ -84,13 +80,10 @@ impl Engine {
         let store = ctx.runtime_env().object_store(&store_url)?;
         let extra = unknown_header_fields(store, &listing.objects).await;
         let report = Arc::new(ScanReport::default());
-        let table = FlowsTable::new(
-            store_url,
-            listing.objects,
-            &extra,
-            options,
-            Arc::clone(&report),
-        );
+        for (name, reason) in &listing.unreadable {
+            report.problem(name, Problem::object(ProblemKind::Unreadable { reason: reason.clone() }));
+        }
+        let table = FlowsTable::new(store_url, listing.objects, &extra, options, Arc::clone(&report));
         let mut flows = ctx.read_table(Arc::new(table))?;
         if let Some(predicate) = filter_expr(&ctx, filters)? {
             flows = flows.filter(predicate)?;
@@ -113,31 +106,17 @@ impl Engine {
     pub async fn builtin(&self, query: &BuiltinQuery, args: &QueryArgs) -> Result<DataFrame> {
         let mut params: Vec<(String, ScalarValue)> = Vec::new();
         if query.sql.contains("$cidr") {
-            let cidr = args.cidr.ok_or_else(|| {
-                DataFusionError::Plan(format!("{} needs an address or CIDR block", query.name))
-            })?;
+            let cidr = args
+                .cidr
+                .ok_or_else(|| DataFusionError::Plan(format!("{} needs an address or CIDR block", query.name)))?;
             params.push(("cidr".into(), ScalarValue::Utf8(Some(cidr.to_string()))));
         }
         if query.sql.contains("$ports") {
-            let ports = if args.ports.is_empty() {
-                DEFAULT_ADMIN_PORTS.to_vec()
-            } else {
-                args.ports.clone()
-            };
-            let values: Vec<ScalarValue> = ports
-                .into_iter()
-                .map(|p| ScalarValue::Int32(Some(p)))
-                .collect();
-            params.push((
-                "ports".into(),
-                ScalarValue::List(ScalarValue::new_list_nullable(&values, &DataType::Int32)),
-            ));
+            let ports = if args.ports.is_empty() { DEFAULT_ADMIN_PORTS.to_vec() } else { args.ports.clone() };
+            let values: Vec<ScalarValue> = ports.into_iter().map(|p| ScalarValue::Int32(Some(p))).collect();
+            params.push(("ports".into(), ScalarValue::List(ScalarValue::new_list_nullable(&values, &DataType::Int32))));
         }
-        let mut frame = self
-            .ctx
-            .sql(query.sql)
-            .await?
-            .with_param_values(ParamValues::from(params))?;
+        let mut frame = self.ctx.sql(query.sql).await?.with_param_values(ParamValues::from(params))?;
         if query.kind() == QueryKind::Listing {
             let default: Vec<String> = DEFAULT_FORMAT
                 .iter()
@@ -145,6 +124,14 @@ impl Engine {
                 .chain(["source".to_string(), "line".to_string()])
                 .collect();
             let columns = args.columns.clone().unwrap_or(default);
+            let schema = frame.schema();
+            if let Some(missing) = columns.iter().find(|c| schema.field_with_unqualified_name(c).is_err()) {
+                let known: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+                return Err(DataFusionError::Plan(format!(
+                    "--columns: flows has no column {missing:?}; its columns are: {}",
+                    known.join(", ")
+                )));
+            }
             let names: Vec<&str> = columns.iter().map(String::as_str).collect();
             frame = frame.select_columns(&names)?;
         }
@@ -156,15 +143,8 @@ impl Engine {
 
     /// Runs user SQL over `flows`. Statements that write files or change state are refused.
     pub async fn sql(&self, sql: &str, limit: Option<usize>) -> Result<DataFrame> {
-        let options = SQLOptions::new()
-            .with_allow_ddl(false)
-            .with_allow_dml(false)
-            .with_allow_statements(false);
-        let frame = self
-            .ctx
-            .sql_with_options(sql, options)
-            .await
-            .map_err(read_only_message)?;
+        let options = SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false);
+        let frame = self.ctx.sql_with_options(sql, options).await.map_err(read_only_message)?;
         match limit {
             Some(limit) => frame.limit(0, Some(limit)),
             None => Ok(frame),
@@ -175,14 +155,7 @@ impl Engine {
 /// Explains a refused statement in the user's terms.
 fn read_only_message(err: DataFusionError) -> DataFusionError {
     let text = err.to_string();
-    if [
-        "DDL not supported",
-        "DML not supported",
-        "Statement not supported",
-    ]
-    .iter()
-    .any(|m| text.contains(m))
-    {
+    if ["DDL not supported", "DML not supported", "Statement not supported"].iter().any(|m| text.contains(m)) {
         DataFusionError::Plan(format!(
             "flowq sql is read-only: only queries (SELECT, WITH, EXPLAIN) over flows are allowed; \
              statements that write files or change state (COPY … TO, CREATE, INSERT, SET) are refused ({text})"
@@ -215,11 +188,7 @@ fn filter_expr(ctx: &SessionContext, filters: &Filters) -> Result<Option<Expr>> 
         parts.push(col("protocol").eq(lit(protocol)));
     }
     if let Some(port) = filters.port {
-        parts.push(
-            col("srcport")
-                .eq(lit(port))
-                .or(col("dstport").eq(lit(port))),
-        );
+        parts.push(col("srcport").eq(lit(port)).or(col("dstport").eq(lit(port))));
     }
     if !filters.ips.is_empty() {
         let udf = ctx.udf("cidr_contains")?;

@@ -34,14 +34,11 @@ impl KeyInfo {
         if let Some(pos) = segments.iter().position(|s| is_service_segment(s)) {
             let folders = &segments[..segments.len().saturating_sub(1)];
             if pos > 0 {
-                info.account = strip_key(segments[pos - 1], "aws-account-id=")
-                    .filter(|a| is_account(a))
-                    .map(str::to_string);
+                info.account =
+                    strip_key(segments[pos - 1], "aws-account-id=").filter(|a| is_account(a)).map(str::to_string);
             }
             if pos + 1 < folders.len() {
-                info.region = strip_key(folders[pos + 1], "aws-region=")
-                    .filter(|r| is_region(r))
-                    .map(str::to_string);
+                info.region = strip_key(folders[pos + 1], "aws-region=").filter(|r| is_region(r)).map(str::to_string);
             }
             info.delivered = folder_time(&folders[(pos + 2).min(folders.len())..]);
         }
@@ -62,10 +59,7 @@ impl KeyInfo {
 }
 
 fn is_service_segment(segment: &str) -> bool {
-    matches!(
-        segment,
-        "vpcflowlogs" | "aws-service=vpcflowlogs" | "service=vpcflowlogs"
-    )
+    matches!(segment, "vpcflowlogs" | "aws-service=vpcflowlogs" | "service=vpcflowlogs")
 }
 
 /// `segment` without `key`, when it is `key=value` or a bare value.
@@ -82,10 +76,7 @@ fn is_account(s: &str) -> bool {
 }
 
 fn is_region(s: &str) -> bool {
-    !s.is_empty()
-        && s.contains('-')
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    !s.is_empty() && s.contains('-') && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 /// The time span of `YYYY/MM/DD/[HH]` (or `year=…/month=…/day=…/[hour=…]`) folders.
@@ -122,9 +113,7 @@ impl FileName {
         if parts.len() < 6 || parts[1] != "vpcflowlogs" || !is_account(parts[0]) {
             return FileName::default();
         }
-        let minute = NaiveDateTime::parse_from_str(parts[4], "%Y%m%dT%H%MZ")
-            .ok()
-            .map(|t| t.and_utc().timestamp());
+        let minute = NaiveDateTime::parse_from_str(parts[4], "%Y%m%dT%H%MZ").ok().map(|t| t.and_utc().timestamp());
         FileName {
             account: Some(parts[0].to_string()),
             region: is_region(parts[2]).then(|| parts[2].to_string()),
@@ -160,8 +149,7 @@ impl TimeWindow {
         let (start, end) = delivered;
         let latest_end = end + FILE_WINDOW + EARLY;
         let earliest_start = start - LATE - SPAN;
-        self.since.is_none_or(|since| latest_end >= since)
-            && self.until.is_none_or(|until| earliest_start < until)
+        self.since.is_none_or(|since| latest_end >= since) && self.until.is_none_or(|until| earliest_start < until)
     }
 }
 
@@ -170,9 +158,7 @@ mod tests {
     use super::*;
 
     fn ts(s: &str) -> i64 {
-        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M")
-            .map(|t| t.and_utc().timestamp())
-            .unwrap_or(0)
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").map(|t| t.and_utc().timestamp()).unwrap_or(0)
     }
 
     #[test]
@@ -199,9 +185,7 @@ mod tests {
 
     #[test]
     fn day_folder_and_org_segment() {
-        let info = KeyInfo::parse(
-            "x/AWSLogs/o-abc123/111122223333/vpcflowlogs/us-west-2/2024/02/29/a.log.gz",
-        );
+        let info = KeyInfo::parse("x/AWSLogs/o-abc123/111122223333/vpcflowlogs/us-west-2/2024/02/29/a.log.gz");
         assert_eq!(info.account.as_deref(), Some("111122223333"));
         let t = ts("2024-02-29 00:00");
         assert_eq!(info.delivered, Some((t, t + DAY)));
@@ -210,10 +194,7 @@ mod tests {
     #[test]
     fn unrelated_paths_tell_nothing() {
         assert_eq!(KeyInfo::parse("evidence/flows.log.gz"), KeyInfo::default());
-        assert_eq!(
-            KeyInfo::parse("a/vpcflowlogs/notaregion/2024/13/01/x.log"),
-            KeyInfo::default()
-        );
+        assert_eq!(KeyInfo::parse("a/vpcflowlogs/notaregion/2024/13/01/x.log"), KeyInfo::default());
     }
 
     #[test]
@@ -222,19 +203,10 @@ mod tests {
             let t = ts(&format!("{d} 00:00"));
             (t, t + DAY)
         };
-        let window = TimeWindow {
-            since: Some(ts("2024-03-02 00:00")),
-            until: Some(ts("2024-03-03 00:00")),
-        };
+        let window = TimeWindow { since: Some(ts("2024-03-02 00:00")), until: Some(ts("2024-03-03 00:00")) };
         assert!(window.may_hold(day("2024-03-02")));
-        assert!(
-            window.may_hold(day("2024-03-01")),
-            "late records of the 1st may end on the 2nd"
-        );
-        assert!(
-            window.may_hold(day("2024-03-03")),
-            "records of the 2nd may be delivered on the 3rd"
-        );
+        assert!(window.may_hold(day("2024-03-01")), "late records of the 1st may end on the 2nd");
+        assert!(window.may_hold(day("2024-03-03")), "records of the 2nd may be delivered on the 3rd");
         assert!(!window.may_hold(day("2024-02-28")));
         assert!(!window.may_hold(day("2024-03-05")));
         assert!(TimeWindow::default().may_hold(day("1999-01-01")));

@@ -1,6 +1,12 @@
 //! Local files and folders: a named file is read whatever its name; a folder is walked recursively,
 //! skipping hidden entries (names starting with `.`), in sorted order so runs are reproducible.
+//!
+//! Each file is read once however it is reached (overlapping `--path`s, links), and a linked folder
+//! already walked is not walked again, so a link loop ends. An entry inside a folder that cannot be
+//! read is reported with the scan's problems; only a path named on the command line that does not
+//! exist stops the run.
 
+use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -8,67 +14,66 @@ use super::{KeyInfo, Listing, ObjectRef, Selection, SourceError};
 
 /// Lists the local objects of `selection.paths`, pruned by the selection.
 pub fn list_local(selection: &Selection) -> Result<Listing, SourceError> {
-    let mut listing = Listing::default();
+    let mut walk = Walk::default();
     for path in &selection.paths {
-        let mut files = Vec::new();
-        walk(Path::new(path), &mut files)?;
-        for (file, size) in files {
-            let name = file.to_string_lossy().into_owned();
-            let absolute = fs::canonicalize(&file).map_err(|source| SourceError::Io {
-                path: name.clone(),
-                source,
-            })?;
-            let location = absolute
-                .to_string_lossy()
-                .trim_start_matches('/')
-                .to_string();
-            let key = KeyInfo::parse(&location);
-            if selection.may_hold(&key) {
-                listing.objects.push(ObjectRef {
-                    name,
-                    location,
-                    size,
-                    key,
-                });
-            } else {
-                listing.pruned += 1;
-            }
+        let path = Path::new(path);
+        fs::metadata(path).map_err(|source| match source.kind() {
+            std::io::ErrorKind::NotFound => SourceError::NotFound { path: path.display().to_string() },
+            _ => SourceError::Io { path: path.display().to_string(), source },
+        })?;
+        walk.visit(path);
+    }
+    let mut listing = Listing { unreadable: walk.unreadable, ..Listing::default() };
+    for (file, absolute, size) in walk.files {
+        let name = file.to_string_lossy().into_owned();
+        let location = absolute.to_string_lossy().trim_start_matches('/').to_string();
+        let key = KeyInfo::parse(&location);
+        if selection.may_hold(&key) {
+            listing.objects.push(ObjectRef { name, location, size, key });
+        } else {
+            listing.pruned += 1;
         }
     }
     Ok(listing)
 }
 
-fn walk(path: &Path, files: &mut Vec<(PathBuf, u64)>) -> Result<(), SourceError> {
-    let io = |source: std::io::Error| {
-        if source.kind() == std::io::ErrorKind::NotFound {
-            SourceError::NotFound {
-                path: path.display().to_string(),
+#[derive(Default)]
+struct Walk {
+    /// (as reached, canonical, size)
+    files: Vec<(PathBuf, PathBuf, u64)>,
+    seen: HashSet<PathBuf>,
+    unreadable: Vec<(String, String)>,
+}
+
+impl Walk {
+    fn visit(&mut self, path: &Path) {
+        let (canonical, meta) = match fs::canonicalize(path).and_then(|c| fs::metadata(&c).map(|m| (c, m))) {
+            Ok(found) => found,
+            Err(err) => {
+                self.unreadable.push((path.display().to_string(), err.to_string()));
+                return;
             }
-        } else {
-            SourceError::Io {
-                path: path.display().to_string(),
-                source,
+        };
+        if !self.seen.insert(canonical.clone()) {
+            return;
+        }
+        if meta.is_file() {
+            self.files.push((path.to_path_buf(), canonical, meta.len()));
+            return;
+        }
+        let entries =
+            fs::read_dir(path).and_then(|dir| dir.map(|e| e.map(|e| e.path())).collect::<Result<Vec<_>, _>>());
+        match entries {
+            Ok(mut entries) => {
+                entries.sort();
+                for entry in entries {
+                    let hidden = entry.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'));
+                    if !hidden {
+                        self.visit(&entry);
+                    }
+                }
             }
-        }
-    };
-    let meta = fs::metadata(path).map_err(io)?;
-    if meta.is_file() {
-        files.push((path.to_path_buf(), meta.len()));
-        return Ok(());
-    }
-    let mut entries: Vec<PathBuf> = fs::read_dir(path)
-        .map_err(io)?
-        .map(|entry| entry.map(|e| e.path()))
-        .collect::<Result<_, _>>()
-        .map_err(io)?;
-    entries.sort();
-    for entry in entries {
-        let hidden = entry
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with('.'));
-        if !hidden {
-            walk(&entry, files)?;
+            Err(err) => self.unreadable.push((path.display().to_string(), err.to_string())),
         }
     }
-    Ok(())
 }

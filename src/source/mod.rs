@@ -1,8 +1,9 @@
 //! What to read: turns the paths a user named into a list of objects, pruned by what their keys say.
 //!
-//! Reads no object bodies. Pruning by `--since/--until`, `--account` and `--region` only ever drops an
-//! object whose key proves it holds no matching flow (see [`TimeWindow::may_hold`]); an object whose
-//! key says nothing is always kept.
+//! Reads no object bodies. Pruning by `--since/--until` and `--region` only ever drops an object whose
+//! key proves it holds no matching flow (see [`TimeWindow::may_hold`]); an object whose key says
+//! nothing is always kept. `--account` does not prune: the account in a key owns the flow log, while
+//! a record's `account-id` owns the network interface, and the two differ in shared VPCs.
 
 mod layout;
 mod local;
@@ -19,9 +20,7 @@ pub struct Selection {
     pub paths: Vec<String>,
     /// The time window.
     pub window: TimeWindow,
-    /// Only this account.
-    pub account: Option<String>,
-    /// Only this region.
+    /// Only this region (a flow log and the interfaces it records are in one region).
     pub region: Option<String>,
 }
 
@@ -45,6 +44,9 @@ pub struct Listing {
     pub objects: Vec<ObjectRef>,
     /// Objects found but skipped because their key proves they hold no matching flow.
     pub pruned: usize,
+    /// Entries found while listing that cannot be read (e.g. a dangling link), with the reason: the
+    /// scan reports them with its other problems.
+    pub unreadable: Vec<(String, String)>,
 }
 
 /// Errors of the source layer: a named path that cannot be listed.
@@ -69,12 +71,10 @@ pub enum SourceError {
 impl Selection {
     /// True when an object with this key might hold flows of the selection.
     pub fn may_hold(&self, key: &KeyInfo) -> bool {
-        let matches = |want: &Option<String>, have: &Option<String>| match (want, have) {
+        let region = match (&self.region, &key.region) {
             (Some(want), Some(have)) => want == have,
             _ => true,
         };
-        matches(&self.account, &key.account)
-            && matches(&self.region, &key.region)
-            && key.delivered.is_none_or(|d| self.window.may_hold(d))
+        region && key.delivered.is_none_or(|d| self.window.may_hold(d))
     }
 }

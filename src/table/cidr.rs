@@ -10,9 +10,7 @@ use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, StringViewArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{Result, ScalarValue, exec_err};
-use datafusion::logical_expr::{
-    ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
-};
+use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility};
 
 use crate::net::Cidr;
 
@@ -25,9 +23,7 @@ pub struct CidrContains {
 impl CidrContains {
     /// The function, ready for `SessionContext::register_udf(ScalarUDF::from(..))`.
     pub fn new() -> Self {
-        CidrContains {
-            signature: Signature::string(2, Volatility::Immutable),
-        }
+        CidrContains { signature: Signature::string(2, Volatility::Immutable) }
     }
 }
 
@@ -38,8 +34,7 @@ impl Default for CidrContains {
 }
 
 fn parse_cidr(text: &str) -> Result<Cidr> {
-    text.parse::<Cidr>()
-        .or_else(|e| exec_err!("cidr_contains: {e}"))
+    text.parse::<Cidr>().or_else(|e| exec_err!("cidr_contains: {e}"))
 }
 
 fn as_view(array: &ArrayRef) -> Result<StringViewArray> {
@@ -78,10 +73,7 @@ impl ScalarUDFImpl for CidrContains {
                 )),
                 ColumnarValue::Array(array) => {
                     let values = as_view(array)?;
-                    let result: BooleanArray = values
-                        .iter()
-                        .map(|v| v.map(|a| block.contains_str(a)))
-                        .collect();
+                    let result: BooleanArray = values.iter().map(|v| v.map(|a| block.contains_str(a))).collect();
                     ColumnarValue::Array(Arc::new(result))
                 }
             });

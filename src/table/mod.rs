@@ -59,24 +59,15 @@ impl FlowsTable {
     ) -> Self {
         let file_schema = decode::file_schema(extra_fields);
         let source = Arc::new(Field::new(SOURCE_COLUMN, DataType::Utf8View, false));
-        let table_schema = TableSchema::builder(file_schema)
-            .with_table_partition_cols(vec![source])
-            .build();
-        FlowsTable {
-            table_schema,
-            store_url,
-            objects,
-            options: Arc::new(options),
-            report,
-        }
+        let table_schema = TableSchema::builder(file_schema).with_table_partition_cols(vec![source]).build();
+        FlowsTable { table_schema, store_url, objects, options: Arc::new(options), report }
     }
 
     /// Splits the objects into `n` groups of about equal stored size; an object is never split.
     fn file_groups(&self, n: usize) -> Vec<FileGroup> {
         let mut order: Vec<&ObjectRef> = self.objects.iter().collect();
         order.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.name.cmp(&b.name)));
-        let mut groups: Vec<(u64, Vec<PartitionedFile>)> =
-            (0..n.max(1)).map(|_| (0, Vec::new())).collect();
+        let mut groups: Vec<(u64, Vec<PartitionedFile>)> = (0..n.max(1)).map(|_| (0, Vec::new())).collect();
         for object in order {
             let Some(lightest) = groups.iter_mut().min_by_key(|(size, _)| *size) else {
                 break;
@@ -84,11 +75,10 @@ impl FlowsTable {
             lightest.0 += object.size;
             lightest.1.push(partitioned_file(object));
         }
-        groups
-            .into_iter()
-            .filter(|(_, files)| !files.is_empty())
-            .map(|(_, files)| FileGroup::new(files))
-            .collect()
+        // With no objects, one empty group: an empty table, not a plan without partitions.
+        let groups: Vec<FileGroup> =
+            groups.into_iter().filter(|(_, files)| !files.is_empty()).map(|(_, files)| FileGroup::new(files)).collect();
+        if groups.is_empty() { vec![FileGroup::new(Vec::new())] } else { groups }
     }
 }
 
@@ -102,10 +92,7 @@ fn partitioned_file(object: &ObjectRef) -> PartitionedFile {
     };
     PartitionedFile::new_from_meta(meta)
         .with_partition_values(vec![ScalarValue::Utf8View(Some(object.name.clone()))])
-        .with_extension(ObjectInfo {
-            name: object.name.clone(),
-            key: object.key.clone(),
-        })
+        .with_extension(ObjectInfo { name: object.name.clone(), key: object.key.clone() })
 }
 
 #[async_trait]
@@ -125,11 +112,8 @@ impl TableProvider for FlowsTable {
         _filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let source = Arc::new(FlowsSource::new(
-            self.table_schema.clone(),
-            Arc::clone(&self.options),
-            Arc::clone(&self.report),
-        ));
+        let source =
+            Arc::new(FlowsSource::new(self.table_schema.clone(), Arc::clone(&self.options), Arc::clone(&self.report)));
         let config = FileScanConfigBuilder::new(self.store_url.clone(), source)
             .with_file_groups(self.file_groups(state.config().target_partitions()))
             .with_limit(limit)
@@ -142,19 +126,13 @@ impl TableProvider for FlowsTable {
 /// The field names in the header lines at the start of `objects` that are not known fields, in
 /// first-seen order: they become text columns of `flows`. Objects that cannot be read here are left
 /// to the scan, which reports them.
-pub async fn unknown_header_fields(
-    store: Arc<dyn ObjectStore>,
-    objects: &[ObjectRef],
-) -> Vec<String> {
+pub async fn unknown_header_fields(store: Arc<dyn ObjectStore>, objects: &[ObjectRef]) -> Vec<String> {
     let headers: Vec<Vec<String>> = futures::stream::iter(objects)
         .map(|object| {
             let store = Arc::clone(&store);
             async move {
                 let location = Path::from(object.location.as_str());
-                let head = store
-                    .get_range(&location, 0..object.size.min(HEADER_PROBE))
-                    .await
-                    .ok()?;
+                let head = store.get_range(&location, 0..object.size.min(HEADER_PROBE)).await.ok()?;
                 decode::first_header(&head)
             }
         })

@@ -4,7 +4,7 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::decode::Problem;
+use crate::decode::{Problem, Scope};
 
 /// At most this many problems are kept with their details; past it they are only counted.
 pub const MAX_LISTED_PROBLEMS: usize = 100_000;
@@ -31,6 +31,7 @@ pub struct ScanReport {
     records: AtomicU64,
     bytes: AtomicU64,
     bad_lines: AtomicU64,
+    bad_fields: AtomicU64,
     bad_objects: AtomicU64,
     problems: Mutex<Vec<ObjectProblem>>,
 }
@@ -46,6 +47,8 @@ pub struct ScanTotals {
     pub bytes: u64,
     /// Lines that could not be loaded.
     pub bad_lines: u64,
+    /// Header fields whose values could not be loaded (duplicate or unbound names).
+    pub bad_fields: u64,
     /// Objects that were damaged, unreadable or of an unsupported kind.
     pub bad_objects: u64,
 }
@@ -53,12 +56,13 @@ pub struct ScanTotals {
 impl ScanTotals {
     /// True when anything was skipped.
     pub fn skipped_anything(&self) -> bool {
-        self.bad_lines > 0 || self.bad_objects > 0
+        self.bad_lines > 0 || self.bad_fields > 0 || self.bad_objects > 0
     }
 }
 
 impl ScanReport {
-    /// Counts one object that has been read to its end (or its damage).
+    /// Counts one object that has been read to its end (or its damage). Objects that could not be
+    /// opened at all are counted by their problem only.
     pub fn object_done(&self, records: u64, bytes: u64) {
         self.objects.fetch_add(1, Ordering::Relaxed);
         self.records.fetch_add(records, Ordering::Relaxed);
@@ -67,27 +71,15 @@ impl ScanReport {
 
     /// Records a problem in `object`.
     pub fn problem(&self, object: &str, problem: Problem) {
-        let counter = if problem.is_object_level() {
-            &self.bad_objects
-        } else {
-            &self.bad_lines
+        let counter = match problem.scope() {
+            Scope::Line => &self.bad_lines,
+            Scope::Field => &self.bad_fields,
+            Scope::Object => &self.bad_objects,
         };
-        // A header naming a field twice loads every line: it is reported, not counted as skipped.
-        if !matches!(
-            problem.kind,
-            crate::decode::ProblemKind::DuplicateField { .. }
-        ) {
-            counter.fetch_add(1, Ordering::Relaxed);
-        }
-        let mut problems = self
-            .problems
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        counter.fetch_add(1, Ordering::Relaxed);
+        let mut problems = self.problems.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if problems.len() < MAX_LISTED_PROBLEMS {
-            problems.push(ObjectProblem {
-                object: object.to_string(),
-                problem,
-            });
+            problems.push(ObjectProblem { object: object.to_string(), problem });
         }
     }
 
@@ -98,17 +90,14 @@ impl ScanReport {
             records: self.records.load(Ordering::Relaxed),
             bytes: self.bytes.load(Ordering::Relaxed),
             bad_lines: self.bad_lines.load(Ordering::Relaxed),
+            bad_fields: self.bad_fields.load(Ordering::Relaxed),
             bad_objects: self.bad_objects.load(Ordering::Relaxed),
         }
     }
 
     /// The problems, sorted by object and line (object-level problems first in each object).
     pub fn problems(&self) -> Vec<ObjectProblem> {
-        let mut problems = self
-            .problems
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone();
+        let mut problems = self.problems.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
         problems.sort_by(|a, b| (&a.object, a.problem.line).cmp(&(&b.object, b.problem.line)));
         problems
     }

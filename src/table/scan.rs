@@ -15,9 +15,7 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::common::Result;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::datasource::listing::PartitionedFile;
-use datafusion::datasource::physical_plan::{
-    FileOpenFuture, FileOpener, FileScanConfig, FileSource,
-};
+use datafusion::datasource::physical_plan::{FileOpenFuture, FileOpener, FileScanConfig, FileSource};
 use datafusion::datasource::projection::{ProjectionOpener, SplitProjection};
 use datafusion::datasource::table_schema::TableSchema;
 use datafusion::error::DataFusionError;
@@ -59,11 +57,7 @@ pub(crate) struct FlowsSource {
 }
 
 impl FlowsSource {
-    pub fn new(
-        table_schema: TableSchema,
-        options: Arc<DecodeOptions>,
-        report: Arc<ScanReport>,
-    ) -> Self {
+    pub fn new(table_schema: TableSchema, options: Arc<DecodeOptions>, report: Arc<ScanReport>) -> Self {
         FlowsSource {
             projection: SplitProjection::unprojected(&table_schema),
             table_schema,
@@ -85,6 +79,7 @@ impl FileSource for FlowsSource {
         let file_schema = self.table_schema.file_schema();
         let opener = Arc::new(FlowsOpener {
             store,
+            table_schema: Arc::clone(file_schema),
             schema: Arc::new(file_schema.project(&self.projection.file_indices)?),
             batch_size: self.batch_size.unwrap_or(crate::decode::DEFAULT_BATCH_SIZE),
             options: Arc::clone(&self.options),
@@ -104,10 +99,7 @@ impl FileSource for FlowsSource {
         Arc::new(source)
     }
 
-    fn try_pushdown_projection(
-        &self,
-        projection: &ProjectionExprs,
-    ) -> Result<Option<Arc<dyn FileSource>>> {
+    fn try_pushdown_projection(&self, projection: &ProjectionExprs) -> Result<Option<Arc<dyn FileSource>>> {
         let mut source = self.clone();
         let merged = self.projection.source.try_merge(projection)?;
         source.projection = SplitProjection::new(self.table_schema.file_schema(), &merged);
@@ -140,6 +132,8 @@ impl FileSource for FlowsSource {
 
 struct FlowsOpener {
     store: Arc<dyn ObjectStore>,
+    /// Every file column of the table.
+    table_schema: arrow::datatypes::SchemaRef,
     /// The projected file columns to build.
     schema: arrow::datatypes::SchemaRef,
     batch_size: usize,
@@ -150,10 +144,12 @@ struct FlowsOpener {
 
 impl FileOpener for FlowsOpener {
     fn open(&self, file: PartitionedFile) -> Result<FileOpenFuture> {
-        let info = file.extension::<ObjectInfo>().cloned().ok_or_else(|| {
-            DataFusionError::Internal(format!("no object info for {}", file.object_meta.location))
-        })?;
+        let info = file
+            .extension::<ObjectInfo>()
+            .cloned()
+            .ok_or_else(|| DataFusionError::Internal(format!("no object info for {}", file.object_meta.location)))?;
         let decoder = FlowDecoderBuilder::new(Arc::clone(&self.schema))
+            .with_table_schema(Arc::clone(&self.table_schema))
             .with_batch_size(self.batch_size)
             .with_fields(self.options.fields.clone())
             .with_key_value("account_id", info.key.account.as_deref())
@@ -167,13 +163,17 @@ impl FileOpener for FlowsOpener {
             strict: self.options.strict,
             report: Arc::clone(&self.report),
             metrics: self.metrics.clone(),
+            opened: false,
             finished: false,
         };
         let location = file.object_meta.location;
         Ok(Box::pin(async move {
             let mut state = state;
             match store.get(&location).await {
-                Ok(result) => state.chunks = Some(result.into_stream()),
+                Ok(result) => {
+                    state.opened = true;
+                    state.chunks = Some(result.into_stream());
+                }
                 Err(err) => state.decoder.abort(&err.to_string()),
             }
             Ok(futures::stream::unfold(state, ObjectStream::next).boxed())
@@ -189,6 +189,8 @@ struct ObjectStream {
     strict: bool,
     report: Arc<ScanReport>,
     metrics: BaselineMetrics,
+    /// The object store answered the request for the object.
+    opened: bool,
     finished: bool,
 }
 
@@ -218,15 +220,22 @@ impl ObjectStream {
             };
             let _timer = self.metrics.elapsed_compute().timer();
             match chunk {
-                Some(Ok(bytes)) => self.decoder.push(&bytes),
+                Some(Ok(bytes)) => {
+                    self.decoder.push(&bytes);
+                    if !self.decoder.wants_input() {
+                        // Damaged: the rest of the object is not read.
+                        self.chunks = None;
+                    }
+                }
                 Some(Err(err)) => {
                     self.chunks = None;
                     self.decoder.abort(&err.to_string());
                 }
                 None if self.decoder.is_done() => {
                     self.finished = true;
-                    self.report
-                        .object_done(self.decoder.records(), self.decoder.stored_bytes());
+                    if self.opened {
+                        self.report.object_done(self.decoder.records(), self.decoder.stored_bytes());
+                    }
                 }
                 None => {
                     self.chunks = None;
@@ -239,16 +248,12 @@ impl ObjectStream {
     /// Hands the decoder's problems to the report; under `strict`, the first one is an error.
     fn report_problems(&mut self) -> Result<()> {
         let problems: Vec<Problem> = self.decoder.take_problems();
-        let first = problems
-            .first()
-            .map(|p| format!("{}: {p}", self.object.name));
+        let first = problems.first().map(|p| format!("{}: {p}", self.object.name));
         for problem in problems {
             self.report.problem(&self.object.name, problem);
         }
         match first {
-            Some(message) if self.strict => {
-                Err(DataFusionError::External(Box::new(StrictError(message))))
-            }
+            Some(message) if self.strict => Err(DataFusionError::External(Box::new(StrictError(message)))),
             _ => Ok(()),
         }
     }

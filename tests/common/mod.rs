@@ -38,10 +38,7 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
         out.push(dir.to_path_buf());
         return out;
     }
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
+    let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
     entries.sort();
     for e in entries {
         if !e.file_name().unwrap().to_string_lossy().starts_with('.') {
@@ -56,9 +53,7 @@ pub fn text_of(path: &Path) -> String {
     let raw = std::fs::read(path).unwrap();
     if raw.starts_with(&[0x1f, 0x8b]) {
         let mut s = String::new();
-        flate2::read::MultiGzDecoder::new(&raw[..])
-            .read_to_string(&mut s)
-            .unwrap();
+        flate2::read::MultiGzDecoder::new(&raw[..]).read_to_string(&mut s).unwrap();
         s
     } else {
         String::from_utf8(raw).unwrap()
@@ -81,10 +76,8 @@ fn looks_like_header(line: &str) -> bool {
         "log-status",
         "pkt-srcaddr",
     ];
-    line.split_whitespace().all(|t| {
-        t.chars()
-            .all(|c| c.is_ascii_lowercase() || c == '-' || c.is_ascii_digit())
-    }) && line.split_whitespace().any(|t| known.contains(&t))
+    line.split_whitespace().all(|t| t.chars().all(|c| c.is_ascii_lowercase() || c == '-' || c.is_ascii_digit()))
+        && line.split_whitespace().any(|t| known.contains(&t))
 }
 
 /// Reads records the slow way: `split_whitespace` per line. Lines whose token count does not match
@@ -100,37 +93,19 @@ pub fn reference_read(source: &str, text: &str) -> (Vec<Rec>, Vec<(String, u64)>
             continue;
         }
         if looks_like_header(line) {
-            format = Some(
-                line.split_whitespace()
-                    .map(|f| f.replace('-', "_"))
-                    .collect(),
-            );
+            format = Some(line.split_whitespace().map(|f| f.replace('-', "_")).collect());
             continue;
         }
-        let names = format
-            .get_or_insert_with(|| {
-                DEFAULT_FIELDS
-                    .split(' ')
-                    .map(|f| f.replace('-', "_"))
-                    .collect()
-            })
-            .clone();
+        let names =
+            format.get_or_insert_with(|| DEFAULT_FIELDS.split(' ').map(|f| f.replace('-', "_")).collect()).clone();
         let tokens: Vec<&str> = line.split_whitespace().collect();
         if tokens.len() != names.len() {
             bad.push((source.to_string(), line_no));
             continue;
         }
-        let fields = names
-            .iter()
-            .zip(tokens)
-            .filter(|(_, v)| *v != "-")
-            .map(|(n, v)| (n.clone(), v.to_string()))
-            .collect();
-        recs.push(Rec {
-            fields,
-            source: source.to_string(),
-            line: line_no,
-        });
+        let fields =
+            names.iter().zip(tokens).filter(|(_, v)| *v != "-").map(|(n, v)| (n.clone(), v.to_string())).collect();
+        recs.push(Rec { fields, source: source.to_string(), line: line_no });
     }
     (recs, bad)
 }
@@ -155,11 +130,7 @@ pub fn flowq() -> assert_cmd::Command {
 
 /// Runs flowq with `args` and `--format csv`, expecting success; returns header and rows.
 pub fn csv(args: &[&str]) -> (Vec<String>, Vec<Vec<String>>) {
-    let out = flowq()
-        .args(args)
-        .args(["--format", "csv", "--quiet"])
-        .output()
-        .unwrap();
+    let out = flowq().args(args).args(["--format", "csv", "--quiet"]).output().unwrap();
     assert!(
         out.status.success(),
         "flowq {args:?} failed ({:?}): {}",
@@ -171,25 +142,10 @@ pub fn csv(args: &[&str]) -> (Vec<String>, Vec<Vec<String>>) {
 
 pub fn parse_csv(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
     let mut lines = text.lines();
-    let header = lines
-        .next()
-        .unwrap_or("")
-        .split(',')
-        .map(str::to_string)
-        .collect();
+    let header = lines.next().unwrap_or("").split(',').map(str::to_string).collect();
     // The CSV writer quotes a lone empty field (`""`) so that the row is not a blank line.
     let rows = lines
-        .map(|l| {
-            l.split(',')
-                .map(|v| {
-                    if v == "\"\"" {
-                        String::new()
-                    } else {
-                        v.to_string()
-                    }
-                })
-                .collect()
-        })
+        .map(|l| l.split(',').map(|v| if v == "\"\"" { String::new() } else { v.to_string() }).collect())
         .collect();
     (header, rows)
 }
