@@ -6,7 +6,7 @@ mod common;
 
 use datafusion::arrow::util::pretty::pretty_format_batches;
 use flowq::generate::{CorpusSpec, write_corpus};
-use flowq::query::{BuiltinQuery, Engine, Filters, QueryArgs};
+use flowq::query::{BuiltinQuery, Engine, Filters, QueryArgs, Source};
 use flowq::source::{Selection, TimeWindow, list_local};
 use flowq::table::DecodeOptions;
 
@@ -15,7 +15,7 @@ use common::{files_under, fixtures};
 async fn answer(selection: &Selection, filters: &Filters, query: &str, args: &QueryArgs) -> (String, usize) {
     let listing = list_local(selection).unwrap();
     let pruned = listing.pruned;
-    let engine = Engine::open_local(listing, DecodeOptions::default(), filters).await.unwrap();
+    let engine = Engine::open(vec![Source::local(listing)], DecodeOptions::default(), filters).await.unwrap();
     let query = BuiltinQuery::named(query).unwrap();
     let batches = engine.builtin(&query, args).await.unwrap().collect().await.unwrap();
     assert!(!engine.report().totals().skipped_anything());

@@ -24,6 +24,21 @@ pub struct GlobalArgs {
     /// A flow-log file or folder (read recursively); repeat for more.
     #[arg(long, global = true, value_name = "PATH", help_heading = "Input")]
     pub path: Vec<PathBuf>,
+    /// An S3 bucket, optionally with a key prefix (s3://bucket[/prefix]); repeat for more.
+    #[arg(long, global = true, value_name = "S3URL", help_heading = "Input")]
+    pub bucket: Vec<String>,
+    /// The AWS profile for S3 (else AWS_PROFILE, else the default chain).
+    #[arg(long, global = true, value_name = "NAME", help_heading = "Input")]
+    pub profile: Option<String>,
+    /// An S3-compatible endpoint instead of AWS (else AWS_ENDPOINT_URL), e.g. http://127.0.0.1:9000.
+    #[arg(long, global = true, value_name = "URL", help_heading = "Input")]
+    pub endpoint_url: Option<String>,
+    /// Read a public bucket without credentials.
+    #[arg(long, global = true, help_heading = "Input")]
+    pub no_sign_request: bool,
+    /// List what would be read (objects, bytes, time span covered) without reading it.
+    #[arg(long, global = true, help_heading = "Input")]
+    pub dry_run: bool,
     /// The fields of objects without a header line, in order (default: the 14 default-format fields).
     #[arg(long, global = true, value_name = "'F1 F2 …'", help_heading = "Input")]
     pub fields: Option<String>,
@@ -72,7 +87,7 @@ pub struct GlobalArgs {
     /// Listings only: the columns to return, comma-separated, from the columns of flows.
     #[arg(long, global = true, value_name = "A,B,…", help_heading = "Output")]
     pub columns: Option<String>,
-    /// No summary line on stderr (problems are still reported).
+    /// No progress bar and no summary line on stderr (problems are still reported).
     #[arg(long, short = 'q', global = true, help_heading = "Output")]
     pub quiet: bool,
 }

@@ -7,6 +7,7 @@ pub mod plan;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
@@ -15,9 +16,9 @@ pub use args::Cli;
 pub use plan::{Action, Invocation, Plan, UsageError};
 
 use crate::output;
-use crate::query::{BuiltinQuery, Engine};
-use crate::source;
-use crate::table::ScanTotals;
+use crate::query::{BuiltinQuery, Engine, Source};
+use crate::source::{self, ObjectRef};
+use crate::table::{ScanReport, ScanTotals};
 
 /// How a run ended, for the exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,24 +57,23 @@ pub fn run() -> anyhow::Result<Outcome> {
 
 /// Runs a checked plan.
 pub async fn execute(plan: Plan) -> anyhow::Result<Outcome> {
-    let listing = source::list_local(&plan.selection)?;
-    let pruned = listing.pruned;
-    let engine = Engine::open_local(listing, plan.options.clone(), &plan.filters).await?;
+    let sources = list_sources(&plan).await?;
+    let pruned: usize = sources.iter().map(|s| s.listing.pruned).sum();
+    if plan.dry_run {
+        return dry_run(&plan, &sources, pruned).await;
+    }
+    let sources_size = (
+        sources.iter().map(|s| s.listing.objects.len() as u64).sum::<u64>(),
+        sources.iter().flat_map(|s| &s.listing.objects).map(|o| o.size).sum::<u64>(),
+    );
+    let engine = Engine::open(sources, plan.options.clone(), &plan.filters).await?;
     let frame = match &plan.action {
         Action::Builtin(query, args) => engine.builtin(query, args).await?,
         Action::Sql(sql, limit) => engine.sql(sql, *limit).await?,
     };
-    let stream = frame.execute_stream().await?;
-    let written = match &plan.output {
-        Some(path) => write_file(stream, plan.format, path).await,
-        None => {
-            let result = output::write(stream, plan.format, BufWriter::new(std::io::stdout())).await;
-            match result {
-                Err(e) if e.is_broken_pipe() => Ok(0),
-                other => other.map_err(anyhow::Error::from),
-            }
-        }
-    };
+    let progress = Progress::start(&plan, &sources_size, Arc::clone(engine.report()));
+    let written = emit(frame.execute_stream().await?, &plan).await;
+    progress.finish();
     let report = engine.report();
     let problems = report.problems();
     let totals = report.totals();
@@ -90,6 +90,105 @@ pub async fn execute(plan: Plan) -> anyhow::Result<Outcome> {
         let _ = writeln!(err, "{}", summary(&totals, pruned));
     }
     Ok(if totals.skipped_anything() { Outcome::Partial } else { Outcome::Complete })
+}
+
+/// The progress bar of a long scan: on stderr when it is a terminal, unless `--quiet`.
+struct Progress {
+    bar: indicatif::ProgressBar,
+    ticker: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Progress {
+    fn start(plan: &Plan, (objects, bytes): &(u64, u64), report: Arc<ScanReport>) -> Progress {
+        use std::io::IsTerminal;
+        if plan.quiet || !std::io::stderr().is_terminal() {
+            return Progress { bar: indicatif::ProgressBar::hidden(), ticker: None };
+        }
+        let bar = indicatif::ProgressBar::new(*bytes);
+        let style = indicatif::ProgressStyle::with_template(
+            "{spinner} {elapsed_precise} [{wide_bar}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta} {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+        bar.set_style(style);
+        let objects = *objects;
+        let ticking = bar.clone();
+        let ticker = tokio::spawn(async move {
+            loop {
+                let totals = report.totals();
+                ticking.set_position(totals.bytes);
+                ticking.set_message(format!("{}/{objects} objects, {} records", totals.objects, totals.records));
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+        });
+        Progress { bar, ticker: Some(ticker) }
+    }
+
+    fn finish(self) {
+        if let Some(ticker) = self.ticker {
+            ticker.abort();
+        }
+        self.bar.finish_and_clear();
+    }
+}
+
+/// Lists every source of the plan: local paths, then each bucket. An object reached twice (two
+/// overlapping prefixes of one bucket) is listed once.
+async fn list_sources(plan: &Plan) -> anyhow::Result<Vec<Source>> {
+    let mut sources = Vec::new();
+    if !plan.selection.paths.is_empty() {
+        sources.push(Source::local(source::list_local(&plan.selection)?));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for url in &plan.buckets {
+        let bucket = source::connect(url, &plan.s3).await?;
+        let mut listing = source::list_bucket(&bucket, &plan.selection).await?;
+        listing.objects.retain(|o| seen.insert(o.name.clone()));
+        sources.push(Source { url: format!("s3://{}", url.bucket), store: Some(bucket.store), listing });
+    }
+    Ok(sources)
+}
+
+/// `--dry-run`: the objects that would be read, and a summary, without reading them.
+async fn dry_run(plan: &Plan, sources: &[Source], pruned: usize) -> anyhow::Result<Outcome> {
+    let objects: Vec<&ObjectRef> = sources.iter().flat_map(|s| &s.listing.objects).collect();
+    let batch = output::object_list(&objects)?;
+    emit(output::batch_stream(batch), plan).await?;
+    let bytes: u64 = objects.iter().map(|o| o.size).sum();
+    let span = objects
+        .iter()
+        .filter_map(|o| o.key.delivered)
+        .fold(None, |acc: Option<(i64, i64)>, (s, e)| Some(acc.map_or((s, e), |(a, b)| (a.min(s), b.max(e)))));
+    let span = match span {
+        Some((start, end)) => format!("delivered {} to {}", utc(start), utc(end)),
+        None => "no delivery times in their keys".to_string(),
+    };
+    let pruned_prefixes: usize = sources.iter().map(|s| s.listing.pruned_prefixes).sum();
+    let unreadable: usize = sources.iter().map(|s| s.listing.unreadable.len()).sum();
+    if !plan.quiet {
+        eprintln!(
+            "flowq: dry run: would read {} objects ({}), {span}; skipped by their key: {pruned} objects, {pruned_prefixes} prefixes{}",
+            objects.len(),
+            human_bytes(bytes),
+            if unreadable > 0 { format!("; {unreadable} entries cannot be read") } else { String::new() }
+        );
+    }
+    Ok(Outcome::Complete)
+}
+
+fn utc(seconds: i64) -> String {
+    chrono::DateTime::from_timestamp(seconds, 0)
+        .map_or_else(|| seconds.to_string(), |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+}
+
+/// Writes an answer where the plan says.
+async fn emit(stream: datafusion::execution::SendableRecordBatchStream, plan: &Plan) -> anyhow::Result<u64> {
+    match &plan.output {
+        Some(path) => write_file(stream, plan.format, path).await,
+        None => match output::write(stream, plan.format, BufWriter::new(std::io::stdout())).await {
+            Err(e) if e.is_broken_pipe() => Ok(0),
+            other => other.map_err(anyhow::Error::from),
+        },
+    }
 }
 
 /// Writes to `path` through a temporary file beside it, renamed into place only when the whole

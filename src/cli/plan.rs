@@ -11,7 +11,7 @@ use crate::decode;
 use crate::net::Cidr;
 use crate::output::Format;
 use crate::query::{BuiltinQuery, Filters, QueryArgs, QueryKind};
-use crate::source::{Selection, TimeWindow};
+use crate::source::{BucketUrl, S3Options, Selection, TimeWindow};
 use crate::table::DecodeOptions;
 
 /// A flag value that cannot be used.
@@ -46,6 +46,12 @@ pub enum Invocation {
 pub struct Plan {
     /// What to read.
     pub selection: Selection,
+    /// S3 buckets to read.
+    pub buckets: Vec<BucketUrl>,
+    /// How to reach S3.
+    pub s3: S3Options,
+    /// List instead of reading.
+    pub dry_run: bool,
     /// How to decode it.
     pub options: DecodeOptions,
     /// What to keep.
@@ -121,9 +127,22 @@ impl Plan {
                 Action::Builtin(query, QueryArgs { cidr, ports, limit: g.limit, columns })
             }
         };
-        if g.path.is_empty() {
-            return usage("nothing to read: name the flow logs with --path FILE|DIR (repeatable)");
+        let buckets = g
+            .bucket
+            .iter()
+            .map(|b| b.parse::<BucketUrl>().map_err(|e| UsageError(format!("--bucket {e}"))))
+            .collect::<Result<Vec<_>, _>>()?;
+        if g.path.is_empty() && buckets.is_empty() {
+            return usage("nothing to read: name the flow logs with --path FILE|DIR or --bucket s3://bucket[/prefix]");
         }
+        if let Some(endpoint) = &g.endpoint_url
+            && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
+        {
+            return usage(format!(
+                "--endpoint-url {endpoint:?} is not a URL, e.g. --endpoint-url http://127.0.0.1:9000"
+            ));
+        }
+        let s3 = S3Options { profile: g.profile, endpoint_url: g.endpoint_url, no_sign_request: g.no_sign_request };
         if format == Format::Parquet && g.output.is_none() && std::io::stdout().is_terminal() {
             return usage("Parquet is binary: write it to a file with --output FILE.parquet, or pipe it");
         }
@@ -131,6 +150,9 @@ impl Plan {
             Selection { paths: g.path.iter().map(|p| p.to_string_lossy().into_owned()).collect(), window, region };
         Ok(Invocation::Run(Box::new(Plan {
             selection,
+            buckets,
+            s3,
+            dry_run: g.dry_run,
             options,
             filters,
             action,

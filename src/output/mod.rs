@@ -18,11 +18,13 @@ use datafusion::execution::SendableRecordBatchStream;
 use futures::StreamExt;
 use parquet::arrow::ArrowWriter;
 
+use crate::source::ObjectRef;
+
 /// Rows shown by the terminal table before it summarises the rest.
 pub const TABLE_ROWS: usize = 200;
 
 /// Columns holding epoch seconds, shown as UTC times in the terminal table.
-const TIME_COLUMNS: &[&str] = &["start", "end", "first_seen", "last_seen"];
+const TIME_COLUMNS: &[&str] = &["start", "end", "first_seen", "last_seen", "delivered"];
 
 /// An output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -217,6 +219,38 @@ async fn encode<W: Write + Send>(
         }
     }
     Ok(rows)
+}
+
+/// The objects a run would read, one row each: `source, bytes, account, region, delivered` (the start
+/// of the delivery time the key gives, epoch seconds).
+pub fn object_list(objects: &[&ObjectRef]) -> Result<RecordBatch, ArrowError> {
+    let text = |f: &dyn Fn(&ObjectRef) -> Option<String>| -> ArrayRef {
+        Arc::new(objects.iter().map(|o| f(o)).collect::<arrow::array::StringArray>())
+    };
+    let columns: Vec<ArrayRef> = vec![
+        text(&|o| Some(o.name.clone())),
+        Arc::new(objects.iter().map(|o| Some(o.size as i64)).collect::<arrow::array::Int64Array>()),
+        text(&|o| o.key.account.clone()),
+        text(&|o| o.key.region.clone()),
+        Arc::new(objects.iter().map(|o| o.key.delivered.map(|d| d.0)).collect::<arrow::array::Int64Array>()),
+    ];
+    let schema = Schema::new(vec![
+        Field::new("source", DataType::Utf8, false),
+        Field::new("bytes", DataType::Int64, false),
+        Field::new("account", DataType::Utf8, true),
+        Field::new("region", DataType::Utf8, true),
+        Field::new("delivered", DataType::Int64, true),
+    ]);
+    RecordBatch::try_new(Arc::new(schema), columns)
+}
+
+/// One batch as a stream, for [`write`].
+pub fn batch_stream(batch: RecordBatch) -> SendableRecordBatchStream {
+    let schema = batch.schema();
+    Box::pin(datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(
+        schema,
+        futures::stream::iter([Ok(batch)]),
+    ))
 }
 
 /// The batch with epoch-second time columns turned into UTC timestamps, for reading.

@@ -16,6 +16,7 @@ use datafusion::execution::FunctionRegistry;
 use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::logical_expr::{Expr, ScalarUDF, col, lit};
 use datafusion::prelude::{SQLOptions, SessionConfig, SessionContext};
+use object_store::ObjectStore;
 use serde::{Deserialize, Serialize};
 
 pub use catalog::{BuiltinQuery, QueryKind};
@@ -62,6 +63,24 @@ pub struct QueryArgs {
     pub columns: Option<Vec<String>>,
 }
 
+/// The listed objects of one object store.
+#[derive(Debug)]
+pub struct Source {
+    /// The store's URL: `file:///` or `s3://bucket`.
+    pub url: String,
+    /// The store, or `None` for the local file system.
+    pub store: Option<Arc<dyn ObjectStore>>,
+    /// Its objects.
+    pub listing: Listing,
+}
+
+impl Source {
+    /// Local files.
+    pub fn local(listing: Listing) -> Source {
+        Source { url: "file:///".to_string(), store: None, listing }
+    }
+}
+
 /// A session with the table `flows` registered, narrowed by the filters.
 pub struct Engine {
     ctx: SessionContext,
@@ -69,22 +88,54 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Opens the objects of `listing` (local files) as `flows`, narrowed by `filters`.
-    pub async fn open_local(listing: Listing, options: DecodeOptions, filters: &Filters) -> Result<Engine> {
+    /// Opens the listed objects of every source as one table `flows`, narrowed by `filters`.
+    pub async fn open(sources: Vec<Source>, options: DecodeOptions, filters: &Filters) -> Result<Engine> {
         let config = SessionConfig::new()
             .set_str("datafusion.sql_parser.default_null_ordering", "nulls_last")
             .set_str("datafusion.execution.time_zone", "UTC");
         let ctx = SessionContext::new_with_config(config);
         ctx.register_udf(ScalarUDF::from(CidrContains::new()));
-        let store_url = ObjectStoreUrl::local_filesystem();
-        let store = ctx.runtime_env().object_store(&store_url)?;
-        let extra = unknown_header_fields(store, &listing.objects).await;
         let report = Arc::new(ScanReport::default());
-        for (name, reason) in &listing.unreadable {
-            report.problem(name, Problem::object(ProblemKind::Unreadable { reason: reason.clone() }));
+        let mut stores = Vec::with_capacity(sources.len());
+        let mut extra: Vec<String> = Vec::new();
+        for source in &sources {
+            let url = ObjectStoreUrl::parse(&source.url)?;
+            let store = match &source.store {
+                Some(store) => {
+                    ctx.register_object_store(url.as_ref(), Arc::clone(store));
+                    Arc::clone(store)
+                }
+                None => ctx.runtime_env().object_store(&url)?,
+            };
+            for name in unknown_header_fields(Arc::clone(&store), &source.listing.objects).await {
+                if !extra.contains(&name) {
+                    extra.push(name);
+                }
+            }
+            for (name, reason) in &source.listing.unreadable {
+                report.problem(name, Problem::object(ProblemKind::Unreadable { reason: reason.clone() }));
+            }
+            stores.push(url);
         }
-        let table = FlowsTable::new(store_url, listing.objects, &extra, options, Arc::clone(&report));
-        let mut flows = ctx.read_table(Arc::new(table))?;
+        let mut flows: Option<DataFrame> = None;
+        for (source, url) in sources.into_iter().zip(stores) {
+            let table = FlowsTable::new(url, source.listing.objects, &extra, options.clone(), Arc::clone(&report));
+            let frame = ctx.read_table(Arc::new(table))?;
+            flows = Some(match flows {
+                Some(flows) => flows.union(frame)?,
+                None => frame,
+            });
+        }
+        let mut flows = match flows {
+            Some(flows) => flows,
+            None => ctx.read_table(Arc::new(FlowsTable::new(
+                ObjectStoreUrl::local_filesystem(),
+                Vec::new(),
+                &extra,
+                options,
+                Arc::clone(&report),
+            )))?,
+        };
         if let Some(predicate) = filter_expr(&ctx, filters)? {
             flows = flows.filter(predicate)?;
         }

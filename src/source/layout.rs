@@ -79,23 +79,47 @@ fn is_region(s: &str) -> bool {
     !s.is_empty() && s.contains('-') && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
-/// The time span of `YYYY/MM/DD/[HH]` (or `year=…/month=…/day=…/[hour=…]`) folders.
+/// The time span of date folders: `YYYY[/MM[/DD[/HH]]]` or `year=…[/month=…[/day=…[/hour=…]]]`, as
+/// deep as they go (a year, a month, a day or an hour).
 fn folder_time(folders: &[&str]) -> Option<(i64, i64)> {
-    let part = |i: usize, key: &str| -> Option<u32> {
+    let part = |i: usize, key: &str, max_len: usize| -> Option<u32> {
         let value = strip_key(folders.get(i)?, key)?;
-        (value.len() <= 4 && !value.is_empty()).then_some(())?;
+        (value.len() <= max_len && !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit())).then_some(())?;
         value.parse().ok()
     };
-    let year = part(0, "year=")?;
-    let day = NaiveDate::from_ymd_opt(year as i32, part(1, "month=")?, part(2, "day=")?)?;
-    let midnight = day.and_hms_opt(0, 0, 0)?.and_utc().timestamp();
-    match part(3, "hour=") {
+    let year = i32::try_from(part(0, "year=", 4)?).ok()?;
+    let first = |month: u32| NaiveDate::from_ymd_opt(year, month, 1);
+    let midnight = |d: NaiveDate| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp());
+    let Some(month) = part(1, "month=", 2) else {
+        let next = NaiveDate::from_ymd_opt(year + 1, 1, 1)?;
+        return Some((midnight(first(1)?)?, midnight(next)?));
+    };
+    let Some(day) = part(2, "day=", 2) else {
+        let next = if month == 12 { NaiveDate::from_ymd_opt(year + 1, 1, 1)? } else { first(month + 1)? };
+        return Some((midnight(first(month)?)?, midnight(next)?));
+    };
+    let start = midnight(NaiveDate::from_ymd_opt(year, month, day)?)?;
+    match part(3, "hour=", 2) {
         Some(hour) if hour < 24 => {
-            let start = midnight + i64::from(hour) * HOUR;
+            let start = start + i64::from(hour) * HOUR;
             Some((start, start + HOUR))
         }
-        _ => Some((midnight, midnight + DAY)),
+        _ => Some((start, start + DAY)),
     }
+}
+
+/// True when objects under the folder `prefix` might hold flows of the selection: false only when
+/// the prefix's region folder or date folders rule it out.
+pub fn prefix_may_hold(prefix: &str, selection: &super::Selection) -> bool {
+    let segments: Vec<&str> = prefix.split('/').filter(|s| !s.is_empty()).collect();
+    let Some(pos) = segments.iter().position(|s| is_service_segment(s)) else { return true };
+    let region = segments.get(pos + 1).and_then(|s| strip_key(s, "aws-region=")).filter(|r| is_region(r));
+    if let (Some(want), Some(region)) = (&selection.region, region)
+        && want != region
+    {
+        return false;
+    }
+    folder_time(&segments[(pos + 2).min(segments.len())..]).is_none_or(|span| selection.window.may_hold(span))
 }
 
 /// The parts of an AWS flow-log file name.
@@ -195,6 +219,34 @@ mod tests {
     fn unrelated_paths_tell_nothing() {
         assert_eq!(KeyInfo::parse("evidence/flows.log.gz"), KeyInfo::default());
         assert_eq!(KeyInfo::parse("a/vpcflowlogs/notaregion/2024/13/01/x.log"), KeyInfo::default());
+    }
+
+    #[test]
+    fn prefixes_are_pruned_by_region_and_date_folders() {
+        let selection = crate::source::Selection {
+            window: TimeWindow { since: Some(ts("2024-03-02 00:00")), until: Some(ts("2024-03-03 00:00")) },
+            region: Some("eu-west-1".into()),
+            ..Default::default()
+        };
+        let may = |p: &str| prefix_may_hold(p, &selection);
+        assert!(may("AWSLogs/"));
+        assert!(may("AWSLogs/111122223333/"));
+        assert!(may("AWSLogs/111122223333/vpcflowlogs/"));
+        assert!(may("AWSLogs/111122223333/vpcflowlogs/eu-west-1/"));
+        assert!(!may("AWSLogs/111122223333/vpcflowlogs/us-east-1/"));
+        assert!(may("AWSLogs/111122223333/vpcflowlogs/eu-west-1/2024/"));
+        assert!(!may("AWSLogs/111122223333/vpcflowlogs/eu-west-1/2023/"));
+        assert!(may("AWSLogs/111122223333/vpcflowlogs/eu-west-1/2024/03/"));
+        assert!(!may("AWSLogs/111122223333/vpcflowlogs/eu-west-1/2024/04/"));
+        assert!(!may("AWSLogs/111122223333/vpcflowlogs/eu-west-1/2024/02/"));
+        assert!(may("AWSLogs/111122223333/vpcflowlogs/eu-west-1/2024/03/01/"), "late delivery margin");
+        assert!(may("AWSLogs/111122223333/vpcflowlogs/eu-west-1/2024/03/03/"));
+        assert!(!may("AWSLogs/111122223333/vpcflowlogs/eu-west-1/2024/03/05/"));
+        assert!(may("AWSLogs/111122223333/vpcflowlogs/eu-west-1/2024/03/02/23/"));
+        assert!(!may("x/aws-account-id=1/aws-service=vpcflowlogs/aws-region=us-east-1/"));
+        assert!(may("x/aws-account-id=1/aws-service=vpcflowlogs/aws-region=eu-west-1/year=2024/month=03/"));
+        assert!(!may("x/aws-account-id=1/aws-service=vpcflowlogs/aws-region=eu-west-1/year=2024/month=01/"));
+        assert!(may("some/other/prefix/"));
     }
 
     #[test]

@@ -7,11 +7,13 @@
 
 mod layout;
 mod local;
+mod s3;
 
 use serde::{Deserialize, Serialize};
 
-pub use layout::{KeyInfo, TimeWindow};
+pub use layout::{KeyInfo, TimeWindow, prefix_may_hold};
 pub use local::list_local;
+pub use s3::{Bucket, BucketUrl, CachedCredentials, S3Options, connect, list_bucket};
 
 /// Where the logs are and which of them can matter: plain data, resolved by the CLI.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,6 +46,8 @@ pub struct Listing {
     pub objects: Vec<ObjectRef>,
     /// Objects found but skipped because their key proves they hold no matching flow.
     pub pruned: usize,
+    /// Folders (S3 prefixes) not listed because their name proves they hold no matching flow.
+    pub pruned_prefixes: usize,
     /// Entries found while listing that cannot be read (e.g. a dangling link), with the reason: the
     /// scan reports them with its other problems.
     pub unreadable: Vec<(String, String)>,
@@ -65,6 +69,54 @@ pub enum SourceError {
         path: String,
         /// The underlying error.
         source: std::io::Error,
+    },
+    /// No credentials could be found.
+    #[error(
+        "no AWS credentials found ({reason}): set AWS_PROFILE or pass --profile, run `aws configure` or \
+         `aws sso login`, or use --no-sign-request for a public bucket"
+    )]
+    NoCredentials {
+        /// What the credential chain said.
+        reason: String,
+    },
+    /// The session token has expired.
+    #[error("{url}: the AWS session token has expired: refresh it (`aws sso login`, or new temporary credentials)")]
+    ExpiredToken {
+        /// The bucket.
+        url: String,
+    },
+    /// S3 refused an action.
+    #[error(
+        "{url}: access denied ({action}): the credentials in use lack s3:ListBucket/s3:GetObject on this bucket \
+         and prefix; check AWS_PROFILE/--profile"
+    )]
+    AccessDenied {
+        /// The bucket and prefix.
+        url: String,
+        /// The refused S3 action.
+        action: String,
+    },
+    /// The bucket does not exist.
+    #[error("s3://{bucket}: no such bucket (check the name, and --endpoint-url if it is not on AWS)")]
+    BucketNotFound {
+        /// The bucket.
+        bucket: String,
+    },
+    /// The endpoint did not answer.
+    #[error("cannot reach {endpoint}: {reason}")]
+    Unreachable {
+        /// The endpoint.
+        endpoint: String,
+        /// What failed.
+        reason: String,
+    },
+    /// Any other S3 failure.
+    #[error("{url}: {reason}")]
+    S3 {
+        /// The bucket.
+        url: String,
+        /// What S3 said.
+        reason: String,
     },
 }
 

@@ -63,9 +63,13 @@ impl ScanTotals {
 impl ScanReport {
     /// Counts one object that has been read to its end (or its damage). Objects that could not be
     /// opened at all are counted by their problem only.
-    pub fn object_done(&self, records: u64, bytes: u64) {
+    pub fn object_done(&self, records: u64) {
         self.objects.fetch_add(1, Ordering::Relaxed);
         self.records.fetch_add(records, Ordering::Relaxed);
+    }
+
+    /// Counts stored bytes as they arrive (for progress as well as the summary).
+    pub fn bytes_read(&self, bytes: u64) {
         self.bytes.fetch_add(bytes, Ordering::Relaxed);
     }
 

@@ -221,6 +221,7 @@ impl ObjectStream {
             let _timer = self.metrics.elapsed_compute().timer();
             match chunk {
                 Some(Ok(bytes)) => {
+                    self.report.bytes_read(bytes.len() as u64);
                     self.decoder.push(&bytes);
                     if !self.decoder.wants_input() {
                         // Damaged: the rest of the object is not read.
@@ -234,7 +235,7 @@ impl ObjectStream {
                 None if self.decoder.is_done() => {
                     self.finished = true;
                     if self.opened {
-                        self.report.object_done(self.decoder.records(), self.decoder.stored_bytes());
+                        self.report.object_done(self.decoder.records());
                     }
                 }
                 None => {

@@ -2,6 +2,8 @@
 //! decoder and engine), and helpers to run the `flowq` binary.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod s3;
+
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,236 @@
+//! S3 against a real S3-compatible server on 127.0.0.1 (moto_server, started here), through the same
+//! client code flowq uses against AWS: every built-in query equals its `--path` answer, pruning lists
+//! and reads less, injected faults leave answers exact, and S3 errors get their messages.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::s3::{BUCKET, Fault, Proxy, env, moto, put};
+use common::{flowq, parse_csv};
+
+fn endpoint() -> String {
+    format!("http://127.0.0.1:{}", moto().port)
+}
+
+/// Runs flowq against the test bucket through `endpoint`; returns (exit code, stdout, stderr).
+fn run(endpoint: &str, args: &[&str]) -> (Option<i32>, String, String) {
+    let mut cmd = flowq();
+    env(&mut cmd);
+    let out = cmd.args(args).args(["--endpoint-url", endpoint, "--format", "csv"]).output().unwrap();
+    (out.status.code(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+}
+
+fn local(args: &[&str]) -> String {
+    let out = flowq().args(args).args(["--path", "fixtures/AWSLogs", "--format", "csv", "--quiet"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+const BUCKET_URL: &str = "s3://corp-flowlogs/AWSLogs";
+
+fn same_answer_as_local(endpoint: &str, args: &[&str]) {
+    let (code, out, err) = run(endpoint, &[args, &["--bucket", BUCKET_URL]].concat());
+    assert_eq!(code, Some(0), "{args:?}: {err}");
+    assert_eq!(out.replace("s3://corp-flowlogs/", "fixtures/"), local(args), "{args:?}");
+}
+
+#[test]
+fn every_builtin_query_over_s3_equals_the_local_answer() {
+    let endpoint = endpoint();
+    for args in [
+        &["top-talkers"][..],
+        &["top-talkers-pkt"],
+        &["top-pairs"],
+        &["top-pairs-pkt"],
+        &["top-instances"],
+        &["top-subnets"],
+        &["admin-ports"],
+        &["rejected-tcp"],
+        &["traffic-by-type"],
+        &["ip", "198.51.100.77"],
+        &["from", "203.0.113.45"],
+        &["to", "10.0.1.0/24"],
+        &["rejected"],
+        &["accepted"],
+        &["ssh-rdp"],
+        &["sql", "SELECT COUNT(*), SUM(bytes), MIN(start), MAX(\"end\") FROM flows"],
+        &["top-talkers", "--since", "2024-03-02", "--until", "2024-03-03", "--region", "us-east-1"],
+    ] {
+        same_answer_as_local(&endpoint, args);
+    }
+}
+
+#[test]
+fn provenance_names_the_s3_object() {
+    let (code, out, _) =
+        run(&endpoint(), &["ip", "198.51.100.77", "--bucket", BUCKET_URL, "--limit", "1", "--columns", "source,line"]);
+    assert_eq!(code, Some(0));
+    let (_, rows) = parse_csv(&out);
+    assert!(
+        rows[0][0].starts_with("s3://corp-flowlogs/AWSLogs/111122223333/vpcflowlogs/us-east-1/2024/03/03/"),
+        "{rows:?}"
+    );
+}
+
+#[test]
+fn pruning_lists_and_reads_only_what_can_match() {
+    let proxy = Proxy::start();
+    let args = ["top-talkers", "--bucket", BUCKET_URL, "--since", "2024-03-03T06:00:00Z", "--region", "us-east-1"];
+    let (code, out, err) = run(&proxy.endpoint(), &args);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out, local(&["top-talkers", "--since", "2024-03-03T06:00:00Z", "--region", "us-east-1"]), "same answer");
+    let requests = proxy.requests();
+    let gets: Vec<&String> =
+        requests.iter().filter(|(m, t)| m == "GET" && !t.contains("list-type")).map(|(_, t)| t).collect();
+    assert!(!gets.is_empty());
+    for target in &gets {
+        assert!(
+            target.contains("/2024/03/03/") || target.contains("/2024/03/02/"),
+            "read an object that cannot match: {target}"
+        );
+        assert!(target.contains("us-east-1"), "read the other region: {target}");
+    }
+    let lists: Vec<String> =
+        requests.iter().filter(|(_, t)| t.contains("list-type")).map(|(_, t)| t.replace("%2F", "/")).collect();
+    assert!(lists.iter().any(|t| t.contains("us-east-1/2024/03/03/")), "{lists:?}");
+    assert!(lists.iter().all(|t| !t.contains("2024/03/01/") && !t.contains("eu-west-1")), "{lists:?}");
+    assert!(err.contains("objects skipped by their key") || err.contains("read "), "{err}");
+}
+
+#[test]
+fn dry_run_lists_without_reading() {
+    let proxy = Proxy::start();
+    let (code, out, err) =
+        run(&proxy.endpoint(), &["top-talkers", "--bucket", BUCKET_URL, "--dry-run", "--since", "2024-03-03"]);
+    assert_eq!(code, Some(0), "{err}");
+    let (header, rows) = parse_csv(&out);
+    assert_eq!(header, ["source", "bytes", "account", "region", "delivered"]);
+    assert!(rows.iter().all(|r| r[0].starts_with("s3://corp-flowlogs/AWSLogs/")));
+    assert!(rows.iter().any(|r| r[0].contains("20240303T")));
+    assert!(rows.iter().all(|r| !r[0].contains("20240301T")), "the 1st cannot hold flows of the 3rd");
+    assert!(err.contains(&format!("dry run: would read {} objects", rows.len())), "{err}");
+    assert!(proxy.requests().iter().all(|(m, t)| m == "HEAD" || t.contains("list-type")), "only listed, never read");
+}
+
+#[test]
+fn faults_are_retried_and_answers_stay_exact() {
+    let proxy = Proxy::start();
+    proxy.fault("GET", "20240303T1200Z", Fault::Status(503, "SlowDown"), 2);
+    proxy.fault("GET", "20240302T0800Z", Fault::Status(500, "InternalError"), 1);
+    proxy.fault("GET", "20240301T0400Z", Fault::Truncate, 1);
+    proxy.fault("GET", "20240302T1200Z", Fault::Stall(Duration::from_secs(2)), 1);
+    proxy.fault("GET", "list-type", Fault::Status(503, "SlowDown"), 1);
+    for args in [&["top-talkers"][..], &["rejected-tcp"], &["sql", "SELECT COUNT(*), SUM(bytes) FROM flows"]] {
+        let (code, out, err) = run(&proxy.endpoint(), &[args, &["--bucket", BUCKET_URL]].concat());
+        assert_eq!(code, Some(0), "{args:?}: {err}");
+        assert_eq!(out.replace("s3://corp-flowlogs/", "fixtures/"), local(args), "{args:?}");
+    }
+    let truncated = proxy.requests().iter().filter(|(_, t)| t.contains("20240301T0400Z")).count();
+    assert!(truncated >= 2, "the cut-short body was requested again");
+}
+
+#[test]
+fn an_object_that_cannot_be_read_is_reported_and_the_run_goes_on() {
+    put(
+        "denied/AWSLogs/111122223333/vpcflowlogs/us-east-1/2024/03/01/a.log",
+        b"version srcaddr bytes\n2 10.0.0.1 5\n".to_vec(),
+    );
+    put(
+        "denied/AWSLogs/111122223333/vpcflowlogs/us-east-1/2024/03/01/b.log",
+        b"version srcaddr bytes\n2 10.0.0.2 7\n".to_vec(),
+    );
+    let proxy = Proxy::start();
+    proxy.fault("GET", "b.log", Fault::Status(403, "AccessDenied"), 100);
+    let (code, out, err) = run(
+        &proxy.endpoint(),
+        &["sql", "SELECT SUM(bytes) AS b FROM flows", "--bucket", &format!("s3://{BUCKET}/denied")],
+    );
+    assert_eq!(code, Some(3), "{err}");
+    assert_eq!(out, "b\n5\n");
+    assert!(
+        err.contains(&format!(
+            "s3://{BUCKET}/denied/AWSLogs/111122223333/vpcflowlogs/us-east-1/2024/03/01/b.log: could not be read"
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn s3_errors_say_what_to_do() {
+    let proxy = Proxy::start();
+    proxy.fault("GET", "list-type", Fault::Status(403, "AccessDenied"), 100);
+    let (code, _, err) = run(&proxy.endpoint(), &["top-talkers", "--bucket", BUCKET_URL]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("access denied (ListObjectsV2)"), "{err}");
+
+    let proxy = Proxy::start();
+    proxy.fault("GET", "list-type", Fault::Status(400, "ExpiredToken"), 100);
+    let (code, _, err) = run(&proxy.endpoint(), &["top-talkers", "--bucket", BUCKET_URL]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("session token has expired"), "{err}");
+
+    let (code, _, err) = run(&endpoint(), &["top-talkers", "--bucket", "s3://no-such-bucket-here"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("s3://no-such-bucket-here: no such bucket"), "{err}");
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (code, _, err) = run(&format!("http://127.0.0.1:{closed}"), &["top-talkers", "--bucket", BUCKET_URL]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains(&format!("cannot reach http://127.0.0.1:{closed}")), "{err}");
+
+    let mut cmd = flowq();
+    env(&mut cmd).env_remove("AWS_ACCESS_KEY_ID").env_remove("AWS_SECRET_ACCESS_KEY");
+    let out = cmd.args(["top-talkers", "--bucket", BUCKET_URL, "--endpoint-url", &endpoint()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("no AWS credentials found") && err.contains("AWS_PROFILE"), "{err}");
+
+    let (code, _, err) = run(&endpoint(), &["top-talkers", "--bucket", "corp-flowlogs"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("is not an S3 URL"), "{err}");
+}
+
+#[test]
+fn listings_of_many_keys_paginate() {
+    // More keys in one folder than one ListObjectsV2 page (1,000) holds.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let keys: Vec<String> =
+        (0..1500).map(|i| format!("many/AWSLogs/111122223333/vpcflowlogs/us-east-1/2024/03/01/{i:05}.log")).collect();
+    runtime.block_on(async {
+        let client = common::s3::client();
+        futures::future::join_all(keys.iter().map(|key| {
+            let body = format!("version srcaddr bytes\n2 10.0.0.1 {}\n", 1).into_bytes();
+            client.put_object().bucket(BUCKET).key(key).body(body.into()).send()
+        }))
+        .await
+        .into_iter()
+        .for_each(|r| {
+            r.unwrap();
+        });
+    });
+    let (code, out, err) = run(
+        &endpoint(),
+        &[
+            "sql",
+            "SELECT COUNT(*) AS n, COUNT(DISTINCT source) AS objects FROM flows",
+            "--bucket",
+            &format!("s3://{BUCKET}/many"),
+        ],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out, "n,objects\n1500,1500\n");
+}
+
+#[test]
+fn bucket_and_path_together() {
+    let (code, out, err) = run(
+        &endpoint(),
+        &["sql", "SELECT COUNT(*) AS n FROM flows", "--bucket", BUCKET_URL, "--path", "fixtures/samples"],
+    );
+    assert_eq!(code, Some(3), "the samples' annotated lines are reported: {err}");
+    let s3 = local(&["sql", "SELECT COUNT(*) AS n FROM flows"]);
+    let n: u64 = s3.lines().nth(1).unwrap().parse().unwrap();
+    assert_eq!(out, format!("n\n{}\n", n + 25));
+}
