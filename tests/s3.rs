@@ -83,7 +83,7 @@ fn pruning_lists_and_reads_only_what_can_match() {
     assert_eq!(out, local(&["top-talkers", "--since", "2024-03-03T06:00:00Z", "--region", "us-east-1"]), "same answer");
     let requests = proxy.requests();
     let gets: Vec<&String> =
-        requests.iter().filter(|(m, t)| m == "GET" && !t.contains("list-type")).map(|(_, t)| t).collect();
+        requests.iter().filter(|r| r.method == "GET" && !r.target.contains("list-type")).map(|r| &r.target).collect();
     assert!(!gets.is_empty());
     for target in &gets {
         assert!(
@@ -93,7 +93,7 @@ fn pruning_lists_and_reads_only_what_can_match() {
         assert!(target.contains("us-east-1"), "read the other region: {target}");
     }
     let lists: Vec<String> =
-        requests.iter().filter(|(_, t)| t.contains("list-type")).map(|(_, t)| t.replace("%2F", "/")).collect();
+        requests.iter().filter(|r| r.target.contains("list-type")).map(|r| r.target.replace("%2F", "/")).collect();
     assert!(lists.iter().any(|t| t.contains("us-east-1/2024/03/03/")), "{lists:?}");
     assert!(lists.iter().all(|t| !t.contains("2024/03/01/") && !t.contains("eu-west-1")), "{lists:?}");
     assert!(err.contains("objects skipped by their key") || err.contains("read "), "{err}");
@@ -111,24 +111,35 @@ fn dry_run_lists_without_reading() {
     assert!(rows.iter().any(|r| r[0].contains("20240303T")));
     assert!(rows.iter().all(|r| !r[0].contains("20240301T")), "the 1st cannot hold flows of the 3rd");
     assert!(err.contains(&format!("dry run: would read {} objects", rows.len())), "{err}");
-    assert!(proxy.requests().iter().all(|(m, t)| m == "HEAD" || t.contains("list-type")), "only listed, never read");
+    assert!(
+        proxy.requests().iter().all(|r| r.method == "HEAD" || r.target.contains("list-type")),
+        "only listed, never read"
+    );
 }
 
 #[test]
 fn faults_are_retried_and_answers_stay_exact() {
     let proxy = Proxy::start();
-    proxy.fault("GET", "20240303T1200Z", Fault::Status(503, "SlowDown"), 2);
-    proxy.fault("GET", "20240302T0800Z", Fault::Status(500, "InternalError"), 1);
-    proxy.fault("GET", "20240301T0400Z", Fault::Truncate, 1);
-    proxy.fault("GET", "20240302T1200Z", Fault::Stall(Duration::from_secs(2)), 1);
-    proxy.fault("GET", "list-type", Fault::Status(503, "SlowDown"), 1);
     for args in [&["top-talkers"][..], &["rejected-tcp"], &["sql", "SELECT COUNT(*), SUM(bytes) FROM flows"]] {
+        proxy.fault("GET", "20240303T1200Z", Fault::Status(503, "SlowDown"), 2);
+        proxy.fault("GET", "20240302T0800Z", Fault::Status(500, "InternalError"), 1);
+        proxy.fault("GET", "20240301T0400Z", Fault::Truncate, 2);
+        proxy.fault("GET", "20240302T1200Z", Fault::Stall(Duration::from_secs(2)), 1);
+        proxy.fault("GET", "list-type", Fault::Status(503, "SlowDown"), 1);
         let (code, out, err) = run(&proxy.endpoint(), &[args, &["--bucket", BUCKET_URL]].concat());
         assert_eq!(code, Some(0), "{args:?}: {err}");
         assert_eq!(out.replace("s3://corp-flowlogs/", "fixtures/"), local(args), "{args:?}");
     }
-    let truncated = proxy.requests().iter().filter(|(_, t)| t.contains("20240301T0400Z")).count();
-    assert!(truncated >= 2, "the cut-short body was requested again");
+    let requests = proxy.requests();
+    let resumed = requests
+        .iter()
+        .filter(|r| r.target.contains("20240301T0400Z"))
+        .any(|r| r.range.as_deref().is_some_and(|range| range.starts_with("bytes=") && !range.starts_with("bytes=0-")));
+    assert!(resumed, "the cut-short body was resumed where it stopped: {requests:?}");
+    let retried = requests.iter().filter(|r| r.target.contains("20240303T1200Z") && r.range.is_none()).count();
+    // Per query: two objects match 20240303T1200Z, read once each, plus two throttled attempts.
+    assert!(retried >= 3 * (2 + 2), "throttled reads were retried: {retried}");
+    assert!(requests.iter().all(|r| r.method == "GET" || r.method == "HEAD"), "flowq only reads: {requests:?}");
 }
 
 #[test]
@@ -200,13 +211,16 @@ fn listings_of_many_keys_paginate() {
         (0..1500).map(|i| format!("many/AWSLogs/111122223333/vpcflowlogs/us-east-1/2024/03/01/{i:05}.log")).collect();
     runtime.block_on(async {
         let client = common::s3::client();
-        futures::future::join_all(keys.iter().map(|key| {
-            let body = format!("version srcaddr bytes\n2 10.0.0.1 {}\n", 1).into_bytes();
-            client.put_object().bucket(BUCKET).key(key).body(body.into()).send()
-        }))
-        .await
-        .into_iter()
-        .for_each(|r| {
+        use futures::StreamExt;
+        let puts: Vec<_> = futures::stream::iter(&keys)
+            .map(|key| {
+                let body = b"version srcaddr bytes\n2 10.0.0.1 1\n".to_vec();
+                client.put_object().bucket(BUCKET).key(key).body(body.into()).send()
+            })
+            .buffer_unordered(16)
+            .collect()
+            .await;
+        puts.into_iter().for_each(|r| {
             r.unwrap();
         });
     });
@@ -221,6 +235,34 @@ fn listings_of_many_keys_paginate() {
     );
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(out, "n,objects\n1500,1500\n");
+}
+
+#[test]
+fn no_sign_request_reads_public_objects_without_credentials() {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        for (key, bytes) in [("a.log", 5), ("b.log", 7)] {
+            let body = format!("version srcaddr bytes\n2 10.0.0.1 {bytes}\n").into_bytes();
+            common::s3::client()
+                .put_object()
+                .bucket(BUCKET)
+                .key(format!("public/AWSLogs/111122223333/vpcflowlogs/us-east-1/2024/03/01/{key}"))
+                .acl(aws_sdk_s3::types::ObjectCannedAcl::PublicRead)
+                .body(body.into())
+                .send()
+                .await
+                .unwrap();
+        }
+    });
+    let mut cmd = flowq();
+    env(&mut cmd).env_remove("AWS_ACCESS_KEY_ID").env_remove("AWS_SECRET_ACCESS_KEY");
+    let out = cmd
+        .args(["sql", "SELECT SUM(bytes) AS b FROM flows", "--no-sign-request", "--format", "csv", "--quiet"])
+        .args(["--bucket", &format!("s3://{BUCKET}/public"), "--endpoint-url", &endpoint()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "b\n12\n");
 }
 
 #[test]

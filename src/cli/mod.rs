@@ -142,6 +142,12 @@ async fn list_sources(plan: &Plan) -> anyhow::Result<Vec<Source>> {
     for url in &plan.buckets {
         let bucket = source::connect(url, &plan.s3).await?;
         let mut listing = source::list_bucket(&bucket, &plan.selection).await?;
+        if listing.objects.is_empty() && listing.pruned == 0 && listing.pruned_prefixes == 0 && !plan.quiet {
+            eprintln!(
+                "flowq: warning: nothing under {url}/ (a prefix names a folder, e.g. s3://{}/AWSLogs)",
+                url.bucket
+            );
+        }
         listing.objects.retain(|o| seen.insert(o.name.clone()));
         sources.push(Source { url: format!("s3://{}", url.bucket), store: Some(bucket.store), listing });
     }

@@ -31,16 +31,18 @@ impl KeyInfo {
     pub fn parse(key: &str) -> KeyInfo {
         let segments: Vec<&str> = key.split('/').filter(|s| !s.is_empty()).collect();
         let mut info = KeyInfo::default();
-        if let Some(pos) = segments.iter().position(|s| is_service_segment(s)) {
-            let folders = &segments[..segments.len().saturating_sub(1)];
-            if pos > 0 {
-                info.account =
-                    strip_key(segments[pos - 1], "aws-account-id=").filter(|a| is_account(a)).map(str::to_string);
+        let folders = &segments[..segments.len().saturating_sub(1)];
+        if let Some(pos) = service_position(folders) {
+            info.account = strip_key(folders[pos - 1], "aws-account-id=").map(str::to_string);
+            info.region = folders
+                .get(pos + 1)
+                .and_then(|s| strip_key(s, "aws-region="))
+                .filter(|r| is_region(r))
+                .map(str::to_string);
+            // Date folders count only under a region folder: otherwise this is not AWS's layout.
+            if info.region.is_some() {
+                info.delivered = folder_time(&folders[pos + 2..]);
             }
-            if pos + 1 < folders.len() {
-                info.region = strip_key(folders[pos + 1], "aws-region=").filter(|r| is_region(r)).map(str::to_string);
-            }
-            info.delivered = folder_time(&folders[(pos + 2).min(folders.len())..]);
         }
         if let Some(name) = segments.last() {
             let file = FileName::parse(name);
@@ -56,6 +58,15 @@ impl KeyInfo {
         }
         info
     }
+}
+
+/// Where the layout's service folder is: the last `vpcflowlogs` (or `aws-service=vpcflowlogs`,
+/// `service=vpcflowlogs`) folder right after an account folder. Other folders that happen to be named
+/// `vpcflowlogs` are not the layout and say nothing.
+fn service_position(folders: &[&str]) -> Option<usize> {
+    (1..folders.len()).rev().find(|&pos| {
+        is_service_segment(folders[pos]) && strip_key(folders[pos - 1], "aws-account-id=").is_some_and(is_account)
+    })
 }
 
 fn is_service_segment(segment: &str) -> bool {
@@ -75,16 +86,23 @@ fn is_account(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
-fn is_region(s: &str) -> bool {
-    !s.is_empty() && s.contains('-') && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+/// An AWS region name: `us-east-1`, `ap-southeast-2`, `us-gov-west-1`, `cn-north-1`, …
+pub fn is_region(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    let letters = |p: &&str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase());
+    parts.len() >= 3
+        && parts[0].len() == 2
+        && letters(&parts[0])
+        && parts[1..parts.len() - 1].iter().all(letters)
+        && parts.last().is_some_and(|n| (1..=2).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// The time span of date folders: `YYYY[/MM[/DD[/HH]]]` or `year=…[/month=…[/day=…[/hour=…]]]`, as
 /// deep as they go (a year, a month, a day or an hour).
 fn folder_time(folders: &[&str]) -> Option<(i64, i64)> {
-    let part = |i: usize, key: &str, max_len: usize| -> Option<u32> {
+    let part = |i: usize, key: &str, len: usize| -> Option<u32> {
         let value = strip_key(folders.get(i)?, key)?;
-        (value.len() <= max_len && !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit())).then_some(())?;
+        (value.len() == len && value.bytes().all(|b| b.is_ascii_digit())).then_some(())?;
         value.parse().ok()
     };
     let year = i32::try_from(part(0, "year=", 4)?).ok()?;
@@ -112,14 +130,16 @@ fn folder_time(folders: &[&str]) -> Option<(i64, i64)> {
 /// the prefix's region folder or date folders rule it out.
 pub fn prefix_may_hold(prefix: &str, selection: &super::Selection) -> bool {
     let segments: Vec<&str> = prefix.split('/').filter(|s| !s.is_empty()).collect();
-    let Some(pos) = segments.iter().position(|s| is_service_segment(s)) else { return true };
+    let Some(pos) = service_position(&segments) else { return true };
     let region = segments.get(pos + 1).and_then(|s| strip_key(s, "aws-region=")).filter(|r| is_region(r));
     if let (Some(want), Some(region)) = (&selection.region, region)
         && want != region
     {
         return false;
     }
-    folder_time(&segments[(pos + 2).min(segments.len())..]).is_none_or(|span| selection.window.may_hold(span))
+    region.is_none_or(|_| {
+        folder_time(&segments[(pos + 2).min(segments.len())..]).is_none_or(|span| selection.window.may_hold(span))
+    })
 }
 
 /// The parts of an AWS flow-log file name.
@@ -218,7 +238,11 @@ mod tests {
     #[test]
     fn unrelated_paths_tell_nothing() {
         assert_eq!(KeyInfo::parse("evidence/flows.log.gz"), KeyInfo::default());
-        assert_eq!(KeyInfo::parse("a/vpcflowlogs/notaregion/2024/13/01/x.log"), KeyInfo::default());
+        assert_eq!(KeyInfo::parse("a/vpcflowlogs/us-east-1/2024/03/01/x.log"), KeyInfo::default(), "no account folder");
+        let info = KeyInfo::parse("AWSLogs/111122223333/vpcflowlogs/prod-vpc/2024/03/01/x.log");
+        assert_eq!((info.region, info.delivered), (None, None));
+        assert!(is_region("us-gov-west-1") && is_region("ap-southeast-2") && is_region("cn-north-1"));
+        assert!(!is_region("prod-vpc") && !is_region("us-east") && !is_region("2024-archive"));
     }
 
     #[test]
@@ -243,10 +267,16 @@ mod tests {
         assert!(may("AWSLogs/111122223333/vpcflowlogs/eu-west-1/2024/03/03/"));
         assert!(!may("AWSLogs/111122223333/vpcflowlogs/eu-west-1/2024/03/05/"));
         assert!(may("AWSLogs/111122223333/vpcflowlogs/eu-west-1/2024/03/02/23/"));
-        assert!(!may("x/aws-account-id=1/aws-service=vpcflowlogs/aws-region=us-east-1/"));
-        assert!(may("x/aws-account-id=1/aws-service=vpcflowlogs/aws-region=eu-west-1/year=2024/month=03/"));
-        assert!(!may("x/aws-account-id=1/aws-service=vpcflowlogs/aws-region=eu-west-1/year=2024/month=01/"));
+        let hive = "x/aws-account-id=111122223333/aws-service=vpcflowlogs";
+        assert!(!may(&format!("{hive}/aws-region=us-east-1/")));
+        assert!(may(&format!("{hive}/aws-region=eu-west-1/year=2024/month=03/")));
+        assert!(!may(&format!("{hive}/aws-region=eu-west-1/year=2024/month=01/")));
         assert!(may("some/other/prefix/"));
+        // Folders that only look like the layout are not pruned.
+        assert!(may("vpcflowlogs/prod-vpc/"), "not after an account folder");
+        assert!(may("AWSLogs/111122223333/vpcflowlogs/prod-vpc/"), "not a region");
+        assert!(may("AWSLogs/111122223333/vpcflowlogs/eu-west-1/archive/03/"), "not a year");
+        assert!(may("AWSLogs/111122223333/vpcflowlogs/eu-west-1/24/"), "not a four-digit year");
     }
 
     #[test]

@@ -26,8 +26,14 @@ pub fn list_local(selection: &Selection) -> Result<Listing, SourceError> {
     let mut listing = Listing { unreadable: walk.unreadable, ..Listing::default() };
     for (file, absolute, size) in walk.files {
         let name = file.to_string_lossy().into_owned();
-        let location = absolute.to_string_lossy().trim_start_matches('/').to_string();
-        let key = KeyInfo::parse(&location);
+        let key = KeyInfo::parse(&absolute.to_string_lossy());
+        let location = match object_store::path::Path::from_absolute_path(&absolute) {
+            Ok(location) => location.to_string(),
+            Err(err) => {
+                listing.unreadable.push((name, err.to_string()));
+                continue;
+            }
+        };
         if selection.may_hold(&key) {
             listing.objects.push(ObjectRef { name, location, size, key });
         } else {

@@ -31,7 +31,8 @@ pub struct Selection {
 pub struct ObjectRef {
     /// How the object is named in output (the `source` column): a path as the user wrote it, or a URL.
     pub name: String,
-    /// The location in its object store (for local files: the absolute path without its leading `/`).
+    /// The location in its object store, as an `object_store` path (already encoded: parse it with
+    /// `Path::parse`, never re-encode it with `Path::from`).
     pub location: String,
     /// Stored size in bytes.
     pub size: u64,
@@ -82,6 +83,12 @@ pub enum SourceError {
     /// The session token has expired.
     #[error("{url}: the AWS session token has expired: refresh it (`aws sso login`, or new temporary credentials)")]
     ExpiredToken {
+        /// The bucket.
+        url: String,
+    },
+    /// S3 does not accept the credentials.
+    #[error("{url}: S3 rejected the credentials (unknown access key or wrong secret): check AWS_PROFILE/--profile")]
+    CredentialsRejected {
         /// The bucket.
         url: String,
     },

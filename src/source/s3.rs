@@ -89,10 +89,11 @@ pub struct Bucket {
 #[derive(Debug)]
 pub struct CachedCredentials {
     provider: SharedCredentialsProvider,
-    cached: Mutex<Option<(Arc<AwsCredential>, Option<SystemTime>)>>,
+    cached: Mutex<Option<Cached>>,
 }
 
-/// Credentials are renewed this long before they expire.
+/// Credentials are renewed this long before they expire (or at half-life, if they live less than twice
+/// this).
 const RENEW_BEFORE: Duration = Duration::from_secs(5 * 60);
 
 impl CachedCredentials {
@@ -103,21 +104,41 @@ impl CachedCredentials {
 
     async fn fetch(&self) -> Result<Arc<AwsCredential>, aws_credential_types::provider::error::CredentialsError> {
         let mut cached = self.cached.lock().await;
-        if let Some((credential, expiry)) = cached.as_ref() {
-            let fresh = expiry.is_none_or(|e| SystemTime::now() + RENEW_BEFORE < e);
-            if fresh {
-                return Ok(Arc::clone(credential));
-            }
+        let now = SystemTime::now();
+        if let Some(entry) = cached.as_ref()
+            && entry.renew_at.is_none_or(|renew| now < renew)
+        {
+            return Ok(Arc::clone(&entry.credential));
         }
-        let credentials = self.provider.provide_credentials().await?;
+        let credentials = match self.provider.provide_credentials().await {
+            Ok(credentials) => credentials,
+            // A failed refresh does not throw away credentials that are still valid.
+            Err(err) => match cached.as_ref() {
+                Some(entry) if entry.expiry.is_none_or(|e| now < e) => return Ok(Arc::clone(&entry.credential)),
+                _ => return Err(err),
+            },
+        };
         let credential = Arc::new(AwsCredential {
             key_id: credentials.access_key_id().to_string(),
             secret_key: credentials.secret_access_key().to_string(),
             token: credentials.session_token().map(str::to_string),
         });
-        *cached = Some((Arc::clone(&credential), credentials.expiry()));
+        let expiry = credentials.expiry();
+        // Renew five minutes before expiry, or at half-life for credentials that live less than ten.
+        let renew_at = expiry.map(|e| {
+            let lifetime = e.duration_since(now).unwrap_or_default();
+            e.checked_sub(RENEW_BEFORE.min(lifetime / 2)).unwrap_or(now)
+        });
+        *cached = Some(Cached { credential: Arc::clone(&credential), expiry, renew_at });
         Ok(credential)
     }
+}
+
+#[derive(Debug)]
+struct Cached {
+    credential: Arc<AwsCredential>,
+    expiry: Option<SystemTime>,
+    renew_at: Option<SystemTime>,
 }
 
 #[async_trait]
@@ -153,7 +174,10 @@ pub async fn connect(url: &BucketUrl, options: &S3Options) -> Result<Bucket, Sou
     let mut builder = AmazonS3Builder::new()
         .with_bucket_name(&url.bucket)
         .with_region(&region)
-        .with_retry(RetryConfig { max_retries: 8, retry_timeout: Duration::from_secs(120), ..RetryConfig::default() });
+        // A request (its body included) may take 5 minutes; one cut short resumes where it stopped, and
+        // retries of one request may go on for 10 minutes.
+        .with_client_options(object_store::ClientOptions::new().with_timeout(Duration::from_secs(300)))
+        .with_retry(RetryConfig { max_retries: 10, retry_timeout: Duration::from_secs(600), ..RetryConfig::default() });
     if let Some(endpoint) = &endpoint {
         builder = builder
             .with_endpoint(endpoint.trim_end_matches('/'))
@@ -175,7 +199,11 @@ async fn bucket_region(
     endpoint: Option<&str>,
 ) -> Result<String, SourceError> {
     let configured = sdk.region().map(|r| r.to_string()).unwrap_or_else(|| "us-east-1".to_string());
-    let mut config = aws_sdk_s3::config::Builder::from(sdk).region(aws_sdk_s3::config::Region::new(configured.clone()));
+    let timeouts =
+        aws_sdk_s3::config::timeout::TimeoutConfig::builder().operation_timeout(Duration::from_secs(30)).build();
+    let mut config = aws_sdk_s3::config::Builder::from(sdk)
+        .region(aws_sdk_s3::config::Region::new(configured.clone()))
+        .timeout_config(timeouts);
     if let Some(endpoint) = endpoint {
         config = config.endpoint_url(endpoint).force_path_style(true);
     }
@@ -228,20 +256,21 @@ fn error_chain(err: &dyn std::error::Error) -> String {
 /// Lists the objects of a bucket that can hold flows of the selection.
 pub async fn list_bucket(bucket: &Bucket, selection: &Selection) -> Result<Listing, SourceError> {
     let mut listing = Listing::default();
-    let mut pending: Vec<Path> = vec![Path::from(bucket.url.prefix.as_str())];
+    let root = Path::parse(&bucket.url.prefix).unwrap_or_else(|_| Path::from(bucket.url.prefix.as_str()));
+    let mut pending: Vec<Path> = vec![root];
     while !pending.is_empty() {
         let results: Vec<_> = futures::stream::iter(std::mem::take(&mut pending))
             .map(|prefix| {
                 let store = Arc::clone(&bucket.store);
                 async move {
-                    let prefix = (!prefix.as_ref().is_empty()).then_some(prefix);
-                    store.list_with_delimiter(prefix.as_ref()).await
+                    let listed = (!prefix.as_ref().is_empty()).then_some(prefix.clone());
+                    (prefix, store.list_with_delimiter(listed.as_ref()).await)
                 }
             })
             .buffer_unordered(32)
             .collect()
             .await;
-        for result in results {
+        for (listed, result) in results {
             let result = result.map_err(|e| list_error(&bucket.url, e))?;
             for prefix in result.common_prefixes {
                 if prefix_may_hold(prefix.as_ref(), selection) {
@@ -251,6 +280,10 @@ pub async fn list_bucket(bucket: &Bucket, selection: &Selection) -> Result<Listi
                 }
             }
             for meta in result.objects {
+                // A zero-byte "folder" marker (`prefix/`) lists as the prefix itself: not an object.
+                if meta.size == 0 && meta.location == listed {
+                    continue;
+                }
                 let key = KeyInfo::parse(meta.location.as_ref());
                 let name = format!("s3://{}/{}", bucket.url.bucket, meta.location);
                 if selection.may_hold(&key) {
@@ -276,6 +309,10 @@ fn list_error(url: &BucketUrl, err: object_store::Error) -> SourceError {
         }
         _ if text.contains("AccessDenied") => {
             SourceError::AccessDenied { url: url.to_string(), action: "ListObjectsV2".into() }
+        }
+        _ if text.contains("NoSuchBucket") => SourceError::BucketNotFound { bucket: url.bucket.clone() },
+        _ if text.contains("InvalidAccessKeyId") || text.contains("SignatureDoesNotMatch") => {
+            SourceError::CredentialsRejected { url: url.to_string() }
         }
         object_store::Error::NotFound { .. } => SourceError::BucketNotFound { bucket: url.bucket.clone() },
         _ => SourceError::S3 { url: url.to_string(), reason: text },
@@ -330,7 +367,7 @@ mod tests {
         for _ in 0..3 {
             expiring.get_credential().await.unwrap_or_else(|e| panic!("{e}"));
         }
-        assert_eq!(calls.load(Ordering::SeqCst), 4, "credentials within five minutes of expiry are renewed");
+        assert_eq!(calls.load(Ordering::SeqCst), 2, "short-lived credentials are kept until half-life");
     }
 
     #[test]

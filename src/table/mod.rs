@@ -35,7 +35,7 @@ use crate::decode::{self, SOURCE_COLUMN};
 use crate::source::ObjectRef;
 
 /// Bytes read from the start of each object to find its header line.
-const HEADER_PROBE: u64 = 64 * 1024;
+const HEADER_PROBE: u64 = 16 * 1024;
 
 /// The `flows` table over a list of objects in one object store.
 #[derive(Debug)]
@@ -84,7 +84,7 @@ impl FlowsTable {
 
 fn partitioned_file(object: &ObjectRef) -> PartitionedFile {
     let meta = ObjectMeta {
-        location: Path::from(object.location.as_str()),
+        location: object_path(&object.location),
         last_modified: chrono::DateTime::UNIX_EPOCH,
         size: object.size,
         e_tag: None,
@@ -93,6 +93,11 @@ fn partitioned_file(object: &ObjectRef) -> PartitionedFile {
     PartitionedFile::new_from_meta(meta)
         .with_partition_values(vec![ScalarValue::Utf8View(Some(object.name.clone()))])
         .with_extension(ObjectInfo { name: object.name.clone(), key: object.key.clone() })
+}
+
+/// The store path of a listed location (already encoded by the listing).
+fn object_path(location: &str) -> Path {
+    Path::parse(location).unwrap_or_else(|_| Path::from(location))
 }
 
 #[async_trait]
@@ -131,7 +136,7 @@ pub async fn unknown_header_fields(store: Arc<dyn ObjectStore>, objects: &[Objec
         .map(|object| {
             let store = Arc::clone(&store);
             async move {
-                let location = Path::from(object.location.as_str());
+                let location = object_path(&object.location);
                 let head = store.get_range(&location, 0..object.size.min(HEADER_PROBE)).await.ok()?;
                 decode::first_header(&head)
             }

@@ -164,11 +164,14 @@ impl FileOpener for FlowsOpener {
             report: Arc::clone(&self.report),
             metrics: self.metrics.clone(),
             opened: false,
+            listed_size: 0,
             finished: false,
         };
         let location = file.object_meta.location;
+        let listed_size = file.object_meta.size;
         Ok(Box::pin(async move {
             let mut state = state;
+            state.listed_size = listed_size;
             match store.get(&location).await {
                 Ok(result) => {
                     state.opened = true;
@@ -191,6 +194,8 @@ struct ObjectStream {
     metrics: BaselineMetrics,
     /// The object store answered the request for the object.
     opened: bool,
+    /// The size the listing gave: a body longer or shorter than it is not the object that was listed.
+    listed_size: u64,
     finished: bool,
 }
 
@@ -222,7 +227,15 @@ impl ObjectStream {
             match chunk {
                 Some(Ok(bytes)) => {
                     self.report.bytes_read(bytes.len() as u64);
-                    self.decoder.push(&bytes);
+                    if self.decoder.stored_bytes() + bytes.len() as u64 > self.listed_size {
+                        self.chunks = None;
+                        self.decoder.abort(&format!(
+                            "the store sent more than the {} bytes listed for this object (did it change since it was listed?)",
+                            self.listed_size
+                        ));
+                    } else {
+                        self.decoder.push(&bytes);
+                    }
                     if !self.decoder.wants_input() {
                         // Damaged: the rest of the object is not read.
                         self.chunks = None;
@@ -240,7 +253,15 @@ impl ObjectStream {
                 }
                 None => {
                     self.chunks = None;
-                    self.decoder.finish();
+                    let read = self.decoder.stored_bytes();
+                    if self.opened && read != self.listed_size {
+                        self.decoder.abort(&format!(
+                            "read {read} of the {} bytes listed for this object (cut short, or changed since it was listed)",
+                            self.listed_size
+                        ));
+                    } else {
+                        self.decoder.finish();
+                    }
                 }
             }
         }

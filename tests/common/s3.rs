@@ -128,11 +128,21 @@ struct Rule {
     times: usize,
 }
 
+/// A request the proxy saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub method: String,
+    /// Path and query.
+    pub target: String,
+    /// The `Range` header, if any.
+    pub range: Option<String>,
+}
+
 /// A loopback HTTP proxy in front of the test server: records every request and applies faults.
 #[derive(Clone, Default)]
 pub struct Proxy {
     rules: Arc<Mutex<Vec<Rule>>>,
-    log: Arc<Mutex<Vec<(String, String)>>>,
+    log: Arc<Mutex<Vec<Request>>>,
     pub port: u16,
 }
 
@@ -155,13 +165,15 @@ impl Proxy {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// Applies `fault` to the next `times` requests with this method whose target contains `target`.
+    /// Applies `fault` to the next `times` requests with this method whose target contains `target`
+    /// and that read a whole object or listing (no `Range` header: header probes and resumed reads
+    /// pass untouched).
     pub fn fault(&self, method: &'static str, target: &str, fault: Fault, times: usize) {
         self.rules.lock().unwrap().push(Rule { method, target: target.to_string(), fault, times });
     }
 
-    /// Every request seen: (method, target).
-    pub fn requests(&self) -> Vec<(String, String)> {
+    /// Every request seen.
+    pub fn requests(&self) -> Vec<Request> {
         self.log.lock().unwrap().clone()
     }
 
@@ -182,8 +194,12 @@ impl Proxy {
         let mut parts = request_line.split(' ');
         let method = parts.next().unwrap_or_default().to_string();
         let target = parts.next().unwrap_or_default().to_string();
-        self.log.lock().unwrap().push((method.clone(), target.clone()));
-        let fault = self.take_fault(&method, &target);
+        let range = head.split("\r\n").find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("range").then(|| value.trim().to_string())
+        });
+        self.log.lock().unwrap().push(Request { method: method.clone(), target: target.clone(), range: range.clone() });
+        let fault = if range.is_none() { self.take_fault(&method, &target) } else { None };
         if let Some(Fault::Status(code, error)) = fault {
             let body = if method == "HEAD" {
                 String::new()
