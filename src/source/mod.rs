@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 pub use layout::{KeyInfo, TimeWindow, prefix_may_hold};
 pub use local::list_local;
-pub use s3::{Bucket, BucketUrl, CachedCredentials, S3Options, connect, list_bucket};
+pub use s3::{Bucket, BucketUrl, CachedCredentials, S3Options, connect, list_bucket, read_error_hint};
 
 /// Where the logs are and which of them can matter: plain data, resolved by the CLI.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -160,7 +160,13 @@ pub async fn connect(url: &BucketUrl, options: &S3Options) -> Result<Bucket, Sou
         loader = loader.no_credentials();
     }
     let sdk = loader.load().await;
-    let endpoint = options.endpoint_url.clone().or_else(|| sdk.endpoint_url().map(str::to_string));
+    // The S3-specific variable first, as the SDK's own S3 client would: HeadBucket and the reads must
+    // reach the same server.
+    let endpoint = options
+        .endpoint_url
+        .clone()
+        .or_else(|| std::env::var("AWS_ENDPOINT_URL_S3").ok().filter(|e| !e.is_empty()))
+        .or_else(|| sdk.endpoint_url().map(str::to_string));
     let credentials = match sdk.credentials_provider() {
         Some(provider) if !options.no_sign_request => {
             let cached = Arc::new(CachedCredentials::new(provider));
@@ -235,6 +241,19 @@ async fn bucket_region(
                 },
             })
         }
+    }
+}
+
+/// What to tell a user about a read that S3 refused, beyond the error itself.
+pub fn read_error_hint(text: &str) -> Option<&'static str> {
+    if text.contains("ExpiredToken") || text.contains("TokenRefreshRequired") {
+        Some("the AWS session token expired during the run: refresh it and run again")
+    } else if text.contains("AccessDenied") || text.contains("403 Forbidden") {
+        Some("access denied: the credentials lack s3:GetObject on this key")
+    } else if text.contains("NoSuchKey") || text.contains("404 Not Found") {
+        Some("the object is gone (deleted since it was listed?)")
+    } else {
+        None
     }
 }
 

@@ -177,7 +177,13 @@ impl FileOpener for FlowsOpener {
                     state.opened = true;
                     state.chunks = Some(result.into_stream());
                 }
-                Err(err) => state.decoder.abort(&err.to_string()),
+                Err(err) => {
+                    let text = err.to_string();
+                    match crate::source::read_error_hint(&text) {
+                        Some(hint) => state.decoder.abort(&format!("{hint} ({text})")),
+                        None => state.decoder.abort(&text),
+                    }
+                }
             }
             Ok(futures::stream::unfold(state, ObjectStream::next).boxed())
         }))
