@@ -164,14 +164,12 @@ impl FileOpener for FlowsOpener {
             report: Arc::clone(&self.report),
             metrics: self.metrics.clone(),
             opened: false,
-            listed_size: 0,
+            listed_size: file.object_meta.size,
             finished: false,
         };
         let location = file.object_meta.location;
-        let listed_size = file.object_meta.size;
         Ok(Box::pin(async move {
             let mut state = state;
-            state.listed_size = listed_size;
             match store.get(&location).await {
                 Ok(result) => {
                     state.opened = true;
