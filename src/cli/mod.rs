@@ -72,7 +72,7 @@ pub async fn execute(plan: Plan) -> anyhow::Result<Outcome> {
         Action::Sql(sql, limit) => engine.sql(sql, *limit).await?,
     };
     let progress = Progress::start(&plan, &sources_size, Arc::clone(engine.report()));
-    let written = emit(frame.execute_stream().await?, &plan).await;
+    let written = emit(frame.execute_stream().await?, &plan, &progress.bar).await;
     progress.finish();
     let report = engine.report();
     let problems = report.problems();
@@ -90,6 +90,25 @@ pub async fn execute(plan: Plan) -> anyhow::Result<Outcome> {
         let _ = writeln!(err, "{}", summary(&totals, pruned));
     }
     Ok(if totals.skipped_anything() { Outcome::Partial } else { Outcome::Complete })
+}
+
+/// A writer that clears the progress bar before its first byte.
+struct ClearsBar<W> {
+    bar: indicatif::ProgressBar,
+    out: W,
+}
+
+impl<W: Write> Write for ClearsBar<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if !self.bar.is_finished() {
+            self.bar.finish_and_clear();
+        }
+        self.out.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
 }
 
 /// The progress bar of a long scan: on stderr when it is a terminal, unless `--quiet`.
@@ -113,7 +132,7 @@ impl Progress {
         let objects = *objects;
         let ticking = bar.clone();
         let ticker = tokio::spawn(async move {
-            loop {
+            while !ticking.is_finished() {
                 let totals = report.totals();
                 ticking.set_position(totals.bytes);
                 ticking.set_message(format!("{}/{objects} objects, {} records", totals.objects, totals.records));
@@ -158,7 +177,7 @@ async fn list_sources(plan: &Plan) -> anyhow::Result<Vec<Source>> {
 async fn dry_run(plan: &Plan, sources: &[Source], pruned: usize) -> anyhow::Result<Outcome> {
     let objects: Vec<&ObjectRef> = sources.iter().flat_map(|s| &s.listing.objects).collect();
     let batch = output::object_list(&objects)?;
-    emit(output::batch_stream(batch), plan).await?;
+    emit(output::batch_stream(batch), plan, &indicatif::ProgressBar::hidden()).await?;
     let bytes: u64 = objects.iter().map(|o| o.size).sum();
     let span = objects
         .iter()
@@ -186,11 +205,22 @@ fn utc(seconds: i64) -> String {
         .map_or_else(|| seconds.to_string(), |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
 }
 
-/// Writes an answer where the plan says.
-async fn emit(stream: datafusion::execution::SendableRecordBatchStream, plan: &Plan) -> anyhow::Result<u64> {
+/// Writes an answer where the plan says; on standard output, the progress bar is cleared before the
+/// answer's first byte so the two never share the terminal.
+async fn emit(
+    stream: datafusion::execution::SendableRecordBatchStream,
+    plan: &Plan,
+    bar: &indicatif::ProgressBar,
+) -> anyhow::Result<u64> {
     match &plan.output {
         Some(path) => write_file(stream, plan.format, path).await,
-        None => match output::write(stream, plan.format, BufWriter::new(std::io::stdout())).await {
+        None => match output::write(
+            stream,
+            plan.format,
+            ClearsBar { bar: bar.clone(), out: BufWriter::new(std::io::stdout()) },
+        )
+        .await
+        {
             Err(e) if e.is_broken_pipe() => Ok(0),
             other => other.map_err(anyhow::Error::from),
         },
