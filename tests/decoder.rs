@@ -78,6 +78,15 @@ fn gzip(text: &[u8]) -> Vec<u8> {
     gz.finish().unwrap()
 }
 
+/// `n` records whose `bytes` is their index, after a header.
+fn numbered(n: usize) -> String {
+    let mut text = String::from("version srcaddr bytes\n");
+    for i in 0..n {
+        text.push_str(&format!("2 10.0.{}.{} {i}\n", i / 250, i % 250));
+    }
+    text
+}
+
 const MIXED: &str = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n\
 2 123456789010 eni-1 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK\r\n\
 \n\
@@ -250,11 +259,7 @@ fn regression_multi_member_gzip() {
 
 #[test]
 fn regression_truncated_gzip_keeps_the_records_before_the_damage() {
-    let mut text = String::from("version srcaddr bytes\n");
-    for i in 0..5000 {
-        text.push_str(&format!("2 10.0.{}.{} {i}\n", i / 250, i % 250));
-    }
-    let zipped = gzip(text.as_bytes());
+    let zipped = gzip(numbered(5000).as_bytes());
     let cut = &zipped[..zipped.len() / 2];
     let (batches, problems) = decode(cut, all_columns(), 1000, 512, None);
     let rows = rows(&batches);
@@ -302,11 +307,7 @@ fn regression_fields_not_in_the_table_are_reported_not_dropped_silently() {
 
 #[test]
 fn regression_abort_keeps_the_text_the_inflater_held_back() {
-    let mut text = String::from("version srcaddr bytes\n");
-    for i in 0..20_000 {
-        text.push_str(&format!("2 10.0.{}.{} {i}\n", i / 250, i % 250));
-    }
-    let zipped = gzip(text.as_bytes());
+    let zipped = gzip(numbered(20_000).as_bytes());
     let half = &zipped[..zipped.len() / 2];
     // Through damage (the stream ends early) ...
     let (damaged, _) = decode(half, all_columns(), half.len(), 100_000, None);

@@ -87,7 +87,7 @@ fn is_account(s: &str) -> bool {
 }
 
 /// An AWS region name: `us-east-1`, `ap-southeast-2`, `us-gov-west-1`, `cn-north-1`, …
-pub fn is_region(s: &str) -> bool {
+fn is_region(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
     let letters = |p: &&str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase());
     parts.len() >= 3
