@@ -33,6 +33,9 @@ struct Args {
     /// Leave out the port scan, brute force and exfiltration.
     #[arg(long)]
     no_incidents: bool,
+    /// Only the flow log in the default format (the benchmarks' corpus), not the custom v5 one.
+    #[arg(long)]
+    default_format_only: bool,
 }
 
 fn main() -> ExitCode {
@@ -44,6 +47,7 @@ fn main() -> ExitCode {
         objects_per_day: args.objects_per_day,
         records_per_object: args.records_per_object,
         incidents: !args.no_incidents,
+        default_format_only: args.default_format_only,
     };
     match write_corpus(&spec, &args.out) {
         Ok(summary) => {

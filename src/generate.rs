@@ -51,6 +51,8 @@ pub struct CorpusSpec {
     pub records_per_object: u32,
     /// Add the three incidents.
     pub incidents: bool,
+    /// Only the flow log in the default (v2) format; the one in a custom v5 format is left out.
+    pub default_format_only: bool,
 }
 
 impl Default for CorpusSpec {
@@ -63,6 +65,7 @@ impl Default for CorpusSpec {
             objects_per_day: 6,
             records_per_object: 300,
             incidents: true,
+            default_format_only: false,
         }
     }
 }
@@ -504,7 +507,7 @@ pub fn write_corpus(spec: &CorpusSpec, root: &Path) -> io::Result<CorpusSummary>
         for object_index in 0..spec.objects_per_day {
             let offset = i64::from(object_index) * 86_400 / i64::from(spec.objects_per_day.max(1));
             let window = midnight + offset - offset % 300;
-            for log in &logs {
+            for log in logs.iter().filter(|log| !(spec.default_format_only && log.v5)) {
                 let mut text = String::new();
                 text.push_str(&log.header());
                 text.push('\n');

@@ -1,0 +1,133 @@
+//! Built-in queries end to end through the library API on a generated corpus (see `benches/README.md`).
+//!
+//! The corpus — 10 objects, 2 million default-format records, seeded — is written to a temporary
+//! folder. Before measuring, each query's answer is checked against a plain fold over the text (the
+//! same check runs once more after measuring), so a fast-but-wrong change fails instead of reporting.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::PathBuf;
+
+use arrow::array::{AsArray, RecordBatch};
+use arrow::datatypes::Int64Type;
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use flowq::generate::{CorpusSpec, write_corpus};
+use flowq::net::Cidr;
+use flowq::query::{BuiltinQuery, Engine, Filters, QueryArgs, Source};
+use flowq::source::{Selection, list_local};
+use flowq::table::DecodeOptions;
+
+const OBJECTS: u32 = 10;
+const RECORDS_PER_OBJECT: u32 = 200_000;
+
+/// What a plain fold over the text says each query must answer.
+#[derive(Default)]
+struct Truth {
+    records: u64,
+    bytes_by_address: HashMap<String, i64>,
+    rejected_tcp_by_source: HashMap<String, i64>,
+    ssh_rdp: usize,
+    flows_by_address: HashMap<String, usize>,
+}
+
+fn fold(objects: &[PathBuf]) -> Truth {
+    let mut truth = Truth::default();
+    for path in objects {
+        let mut text = String::new();
+        flate2::read::MultiGzDecoder::new(std::fs::File::open(path).unwrap()).read_to_string(&mut text).unwrap();
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split(' ').collect();
+            truth.records += 1;
+            let (src, dst, srcport, dstport, protocol, bytes, action) = (f[3], f[4], f[5], f[6], f[7], f[9], f[12]);
+            for addr in [src, dst].into_iter().filter(|a| *a != "-") {
+                *truth.bytes_by_address.entry(addr.to_string()).or_default() += bytes.parse::<i64>().unwrap_or(0);
+            }
+            if src != "-" {
+                *truth.flows_by_address.entry(src.to_string()).or_default() += 1;
+            }
+            if dst != "-" && dst != src {
+                *truth.flows_by_address.entry(dst.to_string()).or_default() += 1;
+            }
+            if action == "REJECT" && protocol == "6" && src != "-" {
+                *truth.rejected_tcp_by_source.entry(src.to_string()).or_default() += 1;
+            }
+            if ["22", "3389"].contains(&srcport) || ["22", "3389"].contains(&dstport) {
+                truth.ssh_rdp += 1;
+            }
+        }
+    }
+    truth
+}
+
+fn top(counts: &HashMap<String, i64>) -> (String, i64) {
+    counts.iter().map(|(k, v)| (k.clone(), *v)).max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0))).unwrap()
+}
+
+async fn run(engine: &Engine, name: &str, cidr: Option<&str>) -> Vec<RecordBatch> {
+    let query = BuiltinQuery::named(name).unwrap();
+    let args = QueryArgs { cidr: cidr.map(|c| c.parse::<Cidr>().unwrap()), limit: None, ..QueryArgs::default() };
+    engine.builtin(&query, &args).await.unwrap().collect().await.unwrap()
+}
+
+fn rows(batches: &[RecordBatch]) -> usize {
+    batches.iter().map(RecordBatch::num_rows).sum()
+}
+
+fn first_row(batches: &[RecordBatch]) -> (String, i64) {
+    let batch = batches.iter().find(|b| b.num_rows() > 0).unwrap();
+    let key = arrow::util::display::array_value_to_string(batch.column(0), 0).unwrap();
+    (key, batch.column(1).as_primitive::<Int64Type>().value(0))
+}
+
+fn benches(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = CorpusSpec {
+        days: 1,
+        objects_per_day: OBJECTS,
+        records_per_object: RECORDS_PER_OBJECT,
+        incidents: false,
+        default_format_only: true,
+        ..CorpusSpec::default()
+    };
+    let summary = write_corpus(&spec, dir.path()).unwrap();
+    let truth = fold(&summary.objects);
+    assert_eq!(truth.records, summary.records);
+    let (busiest, _) = top(&truth.bytes_by_address);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let selection = Selection { paths: vec![dir.path().display().to_string()], ..Selection::default() };
+    let check = |name: &str, batches: &[RecordBatch]| match name {
+        "top-talkers" => assert_eq!(first_row(batches), top(&truth.bytes_by_address)),
+        "rejected-tcp" => assert_eq!(first_row(batches), top(&truth.rejected_tcp_by_source)),
+        "ssh-rdp" => assert_eq!(rows(batches), truth.ssh_rdp),
+        "ip" => assert_eq!(rows(batches), truth.flows_by_address[&busiest]),
+        _ => unreachable!(),
+    };
+    let once = |name: &str| {
+        runtime.block_on(async {
+            let listing = list_local(&selection).unwrap();
+            let filters = Filters::default();
+            let engine = Engine::open(vec![Source::local(listing)], DecodeOptions::default(), &filters, 256 << 20)
+                .await
+                .unwrap();
+            let batches = run(&engine, name, (name == "ip").then_some(busiest.as_str())).await;
+            let totals = engine.report().totals();
+            assert_eq!(totals.records, summary.records, "{name}: every record read");
+            assert!(!totals.skipped_anything(), "{name}: nothing skipped");
+            batches
+        })
+    };
+
+    let mut group = c.benchmark_group("query");
+    group.throughput(Throughput::Elements(summary.records));
+    group.sample_size(10);
+    for name in ["top-talkers", "rejected-tcp", "ssh-rdp", "ip"] {
+        check(name, &once(name));
+        group.bench_function(name, |b| b.iter(|| once(name)));
+        check(name, &once(name));
+    }
+    group.finish();
+}
+
+criterion_group!(queries, benches);
+criterion_main!(queries);
