@@ -41,6 +41,11 @@ impl Cidr {
         text.parse::<IpAddr>().is_ok_and(|ip| self.contains(ip))
     }
 
+    /// The network address (host bits cleared).
+    pub fn network(&self) -> IpAddr {
+        self.network
+    }
+
     /// The prefix length.
     pub fn prefix(&self) -> u8 {
         self.prefix

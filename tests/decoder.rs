@@ -34,12 +34,16 @@ fn decode(
     batch: usize,
     fields: Option<&str>,
 ) -> (Vec<RecordBatch>, Vec<Problem>) {
-    let records = FlowDecoderBuilder::new(schema)
+    let builder = FlowDecoderBuilder::new(schema)
         .with_table_schema(all_columns())
         .with_batch_size(batch)
-        .with_fields(fields.map(|f| f.split(' ').map(str::to_string).collect()))
-        .build();
-    let mut object = ObjectDecoder::new(records);
+        .with_fields(fields.map(|f| f.split(' ').map(str::to_string).collect()));
+    run(builder, bytes, chunk, batch)
+}
+
+/// Decodes `bytes` with `builder`'s decoder, pushed in chunks of `chunk` bytes.
+fn run(builder: FlowDecoderBuilder, bytes: &[u8], chunk: usize, batch: usize) -> (Vec<RecordBatch>, Vec<Problem>) {
+    let mut object = ObjectDecoder::new(builder.build());
     let mut batches = Vec::new();
     for piece in bytes.chunks(chunk.max(1)) {
         object.push(piece);
@@ -394,5 +398,64 @@ proptest! {
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2000), chunk in 1usize..64, gz in any::<bool>()) {
         let input = if gz { [vec![0x1f, 0x8b], bytes].concat() } else { bytes };
         let _ = decode(&input, all_columns(), chunk, 3, None);
+    }
+}
+
+/// Lines with a header, CRLF, blank and bad lines, and addresses that contain one another as text.
+const PREFILTER_TRICKS: &str = "version srcaddr dstaddr bytes\n\
+2 10.0.1.1 10.0.1.12 5\n\
+2 10.0.1.12 10.0.9.9 6\r\n\
+\n\
+2 10.0.1.1 x y z\n\
+2 bad 10.0.9.9 oops\n\
+   \t\n\
+version dstaddr srcaddr bytes packets\n\
+2 10.0.1.1 192.0.2.200 7 1\n\
+2 192.0.2.200 10.0.1.1 8 2\n\
+  version bytes srcaddr\n\
+2 9 10.0.1.1\n\
+2 x 10.0.1.1\n\
+2 9 10.0.1.10";
+
+/// The pre-filter loads exactly the rows of the plain path whose line holds one of its strings, with
+/// the same line numbers, wherever chunks and batches end; the problems it reports are the plain
+/// path's on those lines and on header lines.
+#[test]
+fn prefilter_loads_exactly_the_lines_that_hold_a_needle() {
+    let mut inputs: Vec<Vec<u8>> = vec![PREFILTER_TRICKS.as_bytes().to_vec(), MIXED.as_bytes().to_vec()];
+    inputs.extend(files_under(&fixtures().join("AWSLogs")).iter().take(4).map(|p| std::fs::read(p).unwrap()));
+    let needle_sets: [&[&str]; 5] =
+        [&["10.0.1.1"], &["192.0.2.200", "10.0.1.12"], &["172.31."], &["2001:db8::1"], &["no such text"]];
+    for input in &inputs {
+        let text = if input.starts_with(&[0x1f, 0x8b]) {
+            let mut text = Vec::new();
+            std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(input.as_slice()), &mut text).unwrap();
+            String::from_utf8(text).unwrap()
+        } else {
+            String::from_utf8(input.clone()).unwrap()
+        };
+        let lines: Vec<&str> = text.split('\n').collect();
+        let (plain, plain_problems) = decode(input, all_columns(), usize::MAX, 8192, None);
+        for needles in needle_sets {
+            let holds = |line: u64| needles.iter().any(|n| lines[line as usize - 1].contains(n));
+            let expected: Vec<_> = rows(&plain).into_iter().filter(|row| holds(row["line"].parse().unwrap())).collect();
+            let expected_problems: Vec<&Problem> = plain_problems
+                .iter()
+                .filter(|p| {
+                    p.line.is_none_or(|line| {
+                        let first = lines[line as usize - 1].trim_start_matches([' ', '\t']).bytes().next();
+                        holds(line) || first.is_some_and(|b| b.is_ascii_lowercase())
+                    })
+                })
+                .collect();
+            for (chunk, batch) in [(1, 3), (7, 2), (100, 8192), (4096, 5), (usize::MAX, 8192)] {
+                let builder = FlowDecoderBuilder::new(all_columns())
+                    .with_batch_size(batch)
+                    .with_prefilter(needles.iter().map(|n| n.as_bytes().to_vec()).collect());
+                let (batches, problems) = run(builder, input, chunk, batch);
+                assert_eq!(rows(&batches), expected, "{needles:?} chunk {chunk} batch {batch}");
+                assert_eq!(problems.iter().collect::<Vec<_>>(), expected_problems, "{needles:?} chunk {chunk}");
+            }
+        }
     }
 }

@@ -66,7 +66,7 @@ pub async fn execute(plan: Plan) -> anyhow::Result<Outcome> {
         sources.iter().map(|s| s.listing.objects.len() as u64).sum::<u64>(),
         sources.iter().flat_map(|s| &s.listing.objects).map(|o| o.size).sum::<u64>(),
     );
-    let engine = Engine::open(sources, plan.options.clone(), &plan.filters).await?;
+    let engine = Engine::open(sources, plan.options.clone(), &plan.filters, plan.memory_limit).await?;
     let frame = match &plan.action {
         Action::Builtin(query, args) => engine.builtin(query, args).await?,
         Action::Sql(sql, limit) => engine.sql(sql, *limit).await?,
@@ -256,6 +256,12 @@ async fn write_file(
 pub fn summary(totals: &ScanTotals, pruned: usize) -> String {
     let mut line =
         format!("flowq: read {} objects ({}), {} records", totals.objects, human_bytes(totals.bytes), totals.records);
+    if totals.passed_over > 0 {
+        line.push_str(&format!(
+            " (and {} lines passed over unparsed: they do not contain the text filtered on)",
+            totals.passed_over
+        ));
+    }
     if pruned > 0 {
         line.push_str(&format!("; {pruned} objects skipped by their key (outside the filters)"));
     }

@@ -64,6 +64,8 @@ pub struct Plan {
     pub output: Option<PathBuf>,
     /// No summary line.
     pub quiet: bool,
+    /// Bytes the query engine may hold before spilling.
+    pub memory_limit: usize,
 }
 
 impl Plan {
@@ -159,6 +161,7 @@ impl Plan {
             format,
             output: g.output,
             quiet: g.quiet,
+            memory_limit: usize::try_from(g.memory_limit.saturating_mul(1 << 20)).unwrap_or(usize::MAX),
         })))
     }
 }

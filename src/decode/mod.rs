@@ -17,6 +17,6 @@ pub use fields::{
     DEFAULT_FORMAT, FieldKind, KNOWN_FIELDS, LINE_COLUMN, SOURCE_COLUMN, column_name, field_kind, file_schema,
     header_fields, is_field_name, known_kind,
 };
-pub use object::{ObjectDecoder, first_header};
+pub use object::{ObjectDecoder, WHOLE_STORED_LIMIT, WHOLE_TEXT_LIMIT, first_header};
 pub use problem::{Problem, ProblemKind, Scope};
 pub use records::{DEFAULT_BATCH_SIZE, FlowDecoder, FlowDecoderBuilder, MAX_LINE};

@@ -13,19 +13,26 @@
 //! - Only projected columns have builders. Unprojected numeric fields are still validated.
 //! - A line that crosses a `decode` call is kept in `partial`; everything else is read in place.
 //! - Line numbers count every line of the decompressed object, headers and blank lines included.
+//! - With a pre-filter ([`FlowDecoderBuilder::with_prefilter`]), a line that contains none of its
+//!   byte strings and cannot be a header is passed over: counted for line numbers and in
+//!   [`FlowDecoder::passed_over`], but not split, checked or loaded. The caller must only give
+//!   strings that every line its query can match contains.
 
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Int32Builder, Int64Builder, RecordBatch, RecordBatchOptions, StringViewBuilder};
 use arrow::datatypes::SchemaRef;
 use arrow::error::ArrowError;
-use memchr::memchr;
+use memchr::{memchr, memchr_iter, memmem, memrchr};
 
 use super::fields::{self, DEFAULT_FORMAT, FieldKind, LINE_COLUMN};
 use super::problem::{Problem, ProblemKind, quote};
 
 /// The longest line accepted; flow-log records are a few hundred bytes.
 pub const MAX_LINE: usize = 64 * 1024;
+
+/// Text checked as UTF-8 at a time: whole lines, up to this many bytes.
+const UTF8_WINDOW: usize = 256 * 1024;
 
 /// The default number of rows in a batch.
 pub const DEFAULT_BATCH_SIZE: usize = 8192;
@@ -99,6 +106,7 @@ pub struct FlowDecoderBuilder {
     fields: Option<Vec<String>>,
     key_values: Vec<(String, Arc<str>)>,
     table_schema: Option<SchemaRef>,
+    prefilter: Vec<Vec<u8>>,
 }
 
 impl FlowDecoderBuilder {
@@ -110,6 +118,7 @@ impl FlowDecoderBuilder {
             fields: None,
             key_values: Vec::new(),
             table_schema: None,
+            prefilter: Vec::new(),
         }
     }
 
@@ -138,6 +147,14 @@ impl FlowDecoderBuilder {
     /// column of it is reported as unbound rather than dropped silently. Default: `schema` itself.
     pub fn with_table_schema(mut self, table_schema: SchemaRef) -> Self {
         self.table_schema = Some(table_schema);
+        self
+    }
+
+    /// Loads only the lines that contain at least one of `needles` (and header lines); the others
+    /// are passed over unparsed. Exact only when every line the query can match contains one of them
+    /// (see the `table` module's pre-filter). No needles (the default), or an empty one, means every line.
+    pub fn with_prefilter(mut self, needles: Vec<Vec<u8>>) -> Self {
+        self.prefilter = if needles.iter().any(Vec::is_empty) { Vec::new() } else { needles };
         self
     }
 
@@ -181,6 +198,10 @@ impl FlowDecoderBuilder {
             spans: Vec::new(),
             numbers: Vec::new(),
             problems: Vec::new(),
+            parse: Vec::new(),
+            prefilter: self.prefilter.iter().map(|n| memmem::Finder::new(n).into_owned()).collect(),
+            next_hits: vec![None; self.prefilter.len()],
+            passed_over: 0,
         }
     }
 }
@@ -204,6 +225,14 @@ pub struct FlowDecoder {
     spans: Vec<(usize, usize)>,
     numbers: Vec<Option<i64>>,
     problems: Vec<Problem>,
+    /// Per field position of the current format: whether some column needs its value (numeric
+    /// fields no column needs are checked, not parsed).
+    parse: Vec<bool>,
+    prefilter: Vec<memmem::Finder<'static>>,
+    /// Per needle, during one `decode` call: `None` = not searched yet, `Some(None)` = not in the
+    /// rest of the buffer, `Some(Some(at))` = next found at `at`.
+    next_hits: Vec<Option<Option<usize>>>,
+    passed_over: u64,
 }
 
 impl FlowDecoder {
@@ -233,26 +262,123 @@ impl FlowDecoder {
                         self.line_no += 1;
                     } else {
                         let line = std::mem::take(&mut self.partial);
-                        self.line(&line);
+                        self.kept_line(&line);
                         self.partial = line;
                         self.partial.clear();
                     }
                 }
             }
         }
+        self.next_hits.fill(None);
         while self.rows < self.batch_size && pos < buf.len() {
-            match memchr(b'\n', &buf[pos..]) {
-                Some(len) => {
-                    self.line(&buf[pos..pos + len]);
-                    pos += len + 1;
-                }
-                None => {
-                    self.keep_partial(&buf[pos..]);
-                    pos = buf.len();
+            if self.prefilter.is_empty() {
+                pos = self.lines(buf, pos);
+            } else {
+                pos = self.pass_over(buf, pos);
+                if pos < buf.len() {
+                    pos = self.one_line(buf, pos);
                 }
             }
         }
         pos
+    }
+
+    /// Reads the whole lines of a window of `buf` from `pos` on, checked as UTF-8 all at once, until
+    /// the batch is full; returns where it stopped. A line the window cannot hold, and the line where
+    /// the window stops being UTF-8, are read by [`FlowDecoder::one_line`].
+    fn lines(&mut self, buf: &[u8], pos: usize) -> usize {
+        let limit = buf.len().min(pos + UTF8_WINDOW);
+        let Some(last) = memrchr(b'\n', &buf[pos..limit]) else { return self.one_line(buf, pos) };
+        let window = &buf[pos..pos + last + 1];
+        let text = match std::str::from_utf8(window) {
+            Ok(text) => text,
+            Err(err) => {
+                // The whole lines before the one that is not UTF-8 are text.
+                let valid = memrchr(b'\n', &window[..err.valid_up_to()]).map_or(0, |end| end + 1);
+                match std::str::from_utf8(&window[..valid]) {
+                    Ok(text) if !text.is_empty() => text,
+                    _ => return self.one_line(buf, pos),
+                }
+            }
+        };
+        let mut start = 0;
+        while self.rows < self.batch_size && start < text.len() {
+            let end = memchr(b'\n', &text.as_bytes()[start..]).map_or(text.len(), |len| start + len);
+            self.line_no += 1;
+            if end - start > MAX_LINE {
+                self.problems.push(Problem::at_line(self.line_no, ProblemKind::LineTooLong { limit: MAX_LINE }));
+            } else {
+                self.text_line(&text[start..end]);
+            }
+            start = end + 1;
+        }
+        pos + start
+    }
+
+    /// Reads the one line at `pos`, or keeps it for the next call when it is not terminated yet;
+    /// returns where the next line starts.
+    fn one_line(&mut self, buf: &[u8], pos: usize) -> usize {
+        match memchr(b'\n', &buf[pos..]) {
+            Some(len) => {
+                self.line(&buf[pos..pos + len]);
+                pos + len + 1
+            }
+            None => {
+                self.keep_partial(&buf[pos..]);
+                buf.len()
+            }
+        }
+    }
+
+    /// Passes over the whole lines from `pos` on that the pre-filter rules out; returns where the
+    /// first line to read starts (a line with a needle, a possible header, or the unterminated tail).
+    fn pass_over(&mut self, buf: &[u8], pos: usize) -> usize {
+        // Each needle's next hit in `buf` is remembered, so a rare needle beside a frequent one is not
+        // searched for again from every hit of the frequent one.
+        let mut hit: Option<usize> = None;
+        for (needle, next) in self.prefilter.iter().zip(&mut self.next_hits) {
+            if next.is_none_or(|next| next.is_some_and(|at| at < pos)) {
+                *next = Some(needle.find(&buf[pos..]).map(|at| pos + at));
+            }
+            if let Some(Some(at)) = *next {
+                hit = Some(hit.map_or(at, |h: usize| h.min(at)));
+            }
+        }
+        let rest = &buf[pos..];
+        // Whole lines before the line of the first hit (or before the unterminated tail).
+        let whole = match hit {
+            Some(hit) => memrchr(b'\n', &rest[..hit - pos]),
+            None => memrchr(b'\n', rest),
+        }
+        .map_or(0, |end| end + 1);
+        let mut start = 0;
+        for end in memchr_iter(b'\n', &rest[..whole]) {
+            if may_be_header(&rest[start..end]) {
+                return pos + start;
+            }
+            self.line_no += 1;
+            self.passed_over += 1;
+            start = end + 1;
+        }
+        pos + whole
+    }
+
+    /// A line that was kept across `decode` calls, now whole: read, or passed over by the pre-filter.
+    fn kept_line(&mut self, bytes: &[u8]) {
+        let ruled_out = !self.prefilter.is_empty()
+            && !may_be_header(bytes)
+            && self.prefilter.iter().all(|needle| needle.find(bytes).is_none());
+        if ruled_out {
+            self.line_no += 1;
+            self.passed_over += 1;
+        } else {
+            self.line(bytes);
+        }
+    }
+
+    /// Lines passed over by the pre-filter so far.
+    pub fn passed_over(&self) -> u64 {
+        self.passed_over
     }
 
     /// How many more rows fit in the current batch.
@@ -321,29 +447,33 @@ impl FlowDecoder {
             self.line_no += 1;
         } else if !self.partial.is_empty() {
             let line = std::mem::take(&mut self.partial);
-            self.line(&line);
+            self.kept_line(&line);
         }
     }
 
-    /// One line, without its `\n`.
+    /// One line, without its `\n`: counted, then checked for length and UTF-8.
     fn line(&mut self, bytes: &[u8]) {
         self.line_no += 1;
         if bytes.len() > MAX_LINE {
             self.problems.push(Problem::at_line(self.line_no, ProblemKind::LineTooLong { limit: MAX_LINE }));
             return;
         }
-        let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
-        if bytes.iter().all(|b| *b == b' ' || *b == b'\t') {
-            return;
+        match std::str::from_utf8(bytes) {
+            Ok(text) => self.text_line(text),
+            Err(err) => self.not_utf8(bytes.strip_suffix(b"\r").unwrap_or(bytes), err.valid_up_to()),
         }
-        let text = match std::str::from_utf8(bytes) {
-            Ok(text) => text,
-            Err(err) => {
-                self.not_utf8(bytes, err.valid_up_to());
-                return;
-            }
-        };
-        if let Some(names) = fields::header_fields(text) {
+    }
+
+    /// One counted line of text: blank, a header, or a record.
+    fn text_line(&mut self, text: &str) {
+        let text = text.strip_suffix('\r').unwrap_or(text);
+        split_fields(text.as_bytes(), &mut self.spans);
+        let Some(&(first, _)) = self.spans.first() else { return };
+        // A header's first field name starts with a lowercase letter; a record of the default format
+        // starts with a digit, so most lines are told apart by one byte.
+        if text.as_bytes()[first].is_ascii_lowercase()
+            && let Some(names) = fields::header_fields(text)
+        {
             self.set_format(&names);
             return;
         }
@@ -390,26 +520,19 @@ impl FlowDecoder {
                 Binding::Absent
             };
         }
+        self.parse = vec![false; format.columns.len()];
+        for column in &self.columns {
+            if let Binding::Field(pos) = column.binding {
+                self.parse[pos] = true;
+            }
+        }
         self.format = Some(format);
     }
 
+    /// One record line, already split into `spans`.
     fn record(&mut self, text: &str) {
         let Some(format) = &self.format else { return };
-        self.spans.clear();
         let bytes = text.as_bytes();
-        let mut i = 0;
-        while i < bytes.len() {
-            while i < bytes.len() && (bytes[i] == b' ' || bytes[i] == b'\t') {
-                i += 1;
-            }
-            let start = i;
-            while i < bytes.len() && bytes[i] != b' ' && bytes[i] != b'\t' {
-                i += 1;
-            }
-            if i > start {
-                self.spans.push((start, i));
-            }
-        }
         if self.spans.len() != format.columns.len() {
             self.problems.push(Problem::at_line(
                 self.line_no,
@@ -424,22 +547,30 @@ impl FlowDecoder {
         }
         self.numbers.clear();
         for (pos, &(start, end)) in self.spans.iter().enumerate() {
-            let token = &bytes[start..end];
-            let number = match format.kinds[pos] {
-                FieldKind::Text => None,
-                kind => match parse_int(token, kind) {
-                    Ok(n) => n,
-                    Err(()) => {
-                        let problem = ProblemKind::InvalidNumber {
-                            column: format.columns[pos].clone(),
-                            value: quote(&text[start..end]),
-                        };
-                        self.problems.push(Problem::at_line(self.line_no, problem));
-                        return;
+            let kind = format.kinds[pos];
+            let number = match kind {
+                FieldKind::Text => Ok(None),
+                // A field no column needs is only checked, which is cheaper than parsing it.
+                _ if !self.parse[pos] => {
+                    if is_int(bytes, start, end, kind) {
+                        Ok(None)
+                    } else {
+                        Err(())
                     }
-                },
+                }
+                _ => parse_int(&bytes[start..end], kind),
             };
-            self.numbers.push(number);
+            match number {
+                Ok(number) => self.numbers.push(number),
+                Err(()) => {
+                    let problem = ProblemKind::InvalidNumber {
+                        column: format.columns[pos].clone(),
+                        value: quote(&text[start..end]),
+                    };
+                    self.problems.push(Problem::at_line(self.line_no, problem));
+                    return;
+                }
+            }
         }
         for column in &mut self.columns {
             match (&column.binding, &mut column.builder) {
@@ -476,6 +607,90 @@ impl FlowDecoder {
     }
 }
 
+/// Whether a line may be a header, which changes how the lines after it are read: its first field
+/// starts with a lowercase letter. The pre-filter never passes over such a line.
+fn may_be_header(line: &[u8]) -> bool {
+    line.iter().find(|b| **b != b' ' && **b != b'\t').is_some_and(u8::is_ascii_lowercase)
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// Eight bytes from the start of `bytes` (which has at least eight), as a little-endian word.
+fn word(bytes: &[u8]) -> u64 {
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&bytes[..8]);
+    u64::from_le_bytes(word)
+}
+
+/// 0x80 in each byte of `word` below 0x21 (space, tab and other control bytes), 0 elsewhere. Exact:
+/// the sums never carry from one byte into the next.
+fn control_bytes(word: u64) -> u64 {
+    !(((word & !HIGH) + ONES * 0x5f) | word) & HIGH
+}
+
+/// 0x80 in each byte of `word` that is not an ASCII digit, 0 elsewhere. Exact, as above.
+fn non_digits(word: u64) -> u64 {
+    let low = word & !HIGH;
+    (word | !(low + ONES * 0x50) | (low + ONES * 0x46)) & HIGH
+}
+
+/// Splits a line into fields at runs of spaces and tabs, writing their `(start, end)` into `spans`.
+///
+/// Eight bytes at a time: the bytes below 0x21 are flagged in a word, and the flags are walked with
+/// `trailing_zeros`, so the cost is per word and per field rather than per byte. A flagged byte other
+/// than a space or a tab (a control character) stays part of its field.
+fn split_fields(line: &[u8], spans: &mut Vec<(usize, usize)>) {
+    spans.clear();
+    let mut start = 0;
+    let mut split_word = |flags: u64, base: usize, spans: &mut Vec<(usize, usize)>| {
+        let mut flags = flags;
+        while flags != 0 {
+            let pos = base + (flags.trailing_zeros() as usize >> 3);
+            flags &= flags - 1;
+            if pos >= line.len() {
+                break;
+            }
+            if line[pos] != b' ' && line[pos] != b'\t' {
+                continue;
+            }
+            if pos > start {
+                spans.push((start, pos));
+            }
+            start = pos + 1;
+        }
+    };
+    let mut base = 0;
+    while base + 8 <= line.len() {
+        split_word(control_bytes(word(&line[base..])), base, spans);
+        base += 8;
+    }
+    if base < line.len() {
+        // Padded with spaces, which end the last field; flags past the end are ignored.
+        let mut padded = [b' '; 8];
+        padded[..line.len() - base].copy_from_slice(&line[base..]);
+        split_word(control_bytes(u64::from_le_bytes(padded)), base, spans);
+    }
+    if line.len() > start {
+        spans.push((start, line.len()));
+    }
+}
+
+/// Whether `line[start..end]` is an integer of `kind` (or `-`): exactly when [`parse_int`] accepts it,
+/// but without computing the value in the common case of a short run of digits.
+fn is_int(line: &[u8], start: usize, end: usize, kind: FieldKind) -> bool {
+    // Runs of digits this long always fit the kind.
+    let fits = if kind == FieldKind::Int32 { 9 } else { 18 };
+    let len = end - start;
+    let digits = match len {
+        1..=8 if end >= 8 => non_digits(word(&line[end - 8..])) & (HIGH << (8 * (8 - len))) == 0,
+        1..=8 if start + 8 <= line.len() => non_digits(word(&line[start..])) & (HIGH >> (8 * (8 - len))) == 0,
+        9..=16 => non_digits(word(&line[start..])) | non_digits(word(&line[end - 8..])) == 0,
+        _ => false,
+    };
+    (digits && len <= fits) || parse_int(&line[start..end], kind).is_ok()
+}
+
 /// Parses a decimal integer of `kind` from bytes; `-` is NULL.
 fn parse_int(token: &[u8], kind: FieldKind) -> Result<Option<i64>, ()> {
     let (negative, digits) = match token {
@@ -488,12 +703,23 @@ fn parse_int(token: &[u8], kind: FieldKind) -> Result<Option<i64>, ()> {
         return Err(());
     }
     let mut value: i64 = 0;
-    for &b in digits {
-        let digit = b.wrapping_sub(b'0');
-        if digit > 9 {
-            return Err(());
+    if digits.len() <= 18 {
+        // At most 18 digits cannot overflow an i64.
+        for &b in digits {
+            let digit = b.wrapping_sub(b'0');
+            if digit > 9 {
+                return Err(());
+            }
+            value = value * 10 + i64::from(digit);
         }
-        value = value.checked_mul(10).and_then(|v| v.checked_add(i64::from(digit))).ok_or(())?;
+    } else {
+        for &b in digits {
+            let digit = b.wrapping_sub(b'0');
+            if digit > 9 {
+                return Err(());
+            }
+            value = value.checked_mul(10).and_then(|v| v.checked_add(i64::from(digit))).ok_or(())?;
+        }
     }
     let value = if negative { -value } else { value };
     if kind == FieldKind::Int32 && i32::try_from(value).is_err() {
@@ -506,6 +732,74 @@ fn parse_int(token: &[u8], kind: FieldKind) -> Result<Option<i64>, ()> {
 mod tests {
     use super::*;
 
+    fn fields_of(line: &str) -> Vec<&str> {
+        let mut spans = Vec::new();
+        split_fields(line.as_bytes(), &mut spans);
+        spans.iter().map(|&(s, e)| &line[s..e]).collect()
+    }
+
+    #[test]
+    fn split_fields_matches_split_ascii_whitespace_on_spaces_and_tabs() {
+        for line in [
+            "",
+            " ",
+            "a",
+            "2 123456789010 eni-1 10.0.0.1 10.0.0.2 443 49152 6 10 840 1700000000 1700000060 ACCEPT OK",
+            "  lead\ttab\t\t  runs   trail  ",
+            "exactly8 bytes16",
+            "12345678",
+            "1234567 ",
+            "\t\t\t\t\t\t\t\tx",
+        ] {
+            let expected: Vec<&str> = line.split([' ', '\t']).filter(|t| !t.is_empty()).collect();
+            assert_eq!(fields_of(line), expected, "{line:?}");
+        }
+        assert_eq!(fields_of("caf\u{e9} au lait"), vec!["caf\u{e9}", "au", "lait"]);
+        // Other control characters are part of a field, as before.
+        assert_eq!(fields_of("a\x0bb c\x01 \x1f"), vec!["a\x0bb", "c\x01", "\x1f"]);
+    }
+
+    #[test]
+    fn is_int_agrees_with_parse_int_wherever_the_token_sits() {
+        let tokens = [
+            "0",
+            "7",
+            "-",
+            "-7",
+            "+7",
+            "12a",
+            "a12",
+            "1:2",
+            "/",
+            "443",
+            "65535",
+            "123456789",
+            "1234567890",
+            "2147483647",
+            "2147483648",
+            "12345678",
+            "1234567890123456",
+            "123456789012345678",
+            "9223372036854775807",
+            "9223372036854775808",
+            "12345678901234567890",
+            "1 2",
+            "\u{e9}1",
+        ];
+        for token in tokens {
+            for kind in [FieldKind::Int32, FieldKind::Int64] {
+                let expected = parse_int(token.as_bytes(), kind).is_ok();
+                // Alone, at the start, in the middle and at the end of a line.
+                for (before, after) in [("", ""), ("", " 1700000000 x"), ("2 123456789010 ", " 99"), ("12345678 ", "")]
+                {
+                    let line = format!("{before}{token}{after}");
+                    let (start, end) = (before.len(), before.len() + token.len());
+                    assert_eq!(is_int(line.as_bytes(), start, end, kind), expected, "{line:?} {kind:?}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn parse_int_accepts_numbers_and_dash() {
         assert_eq!(parse_int(b"-", FieldKind::Int32), Ok(None));
@@ -516,5 +810,8 @@ mod tests {
         assert_eq!(parse_int(b"12a", FieldKind::Int64), Err(()));
         assert_eq!(parse_int(b"", FieldKind::Int64), Err(()));
         assert_eq!(parse_int(b"--", FieldKind::Int64), Err(()));
+        assert_eq!(parse_int(b"999999999999999999", FieldKind::Int64), Ok(Some(999_999_999_999_999_999)));
+        assert_eq!(parse_int(b"-9223372036854775808", FieldKind::Int64), Err(()));
+        assert_eq!(parse_int(b"-42", FieldKind::Int32), Ok(Some(-42)));
     }
 }

@@ -13,7 +13,9 @@ use datafusion::common::{ParamValues, ScalarValue};
 use datafusion::dataframe::DataFrame;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::FunctionRegistry;
+use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::object_store::ObjectStoreUrl;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::logical_expr::{Expr, ScalarUDF, col, lit};
 use datafusion::prelude::{SQLOptions, SessionConfig, SessionContext};
 use object_store::ObjectStore;
@@ -88,12 +90,20 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Opens the listed objects of every source as one table `flows`, narrowed by `filters`.
-    pub async fn open(sources: Vec<Source>, options: DecodeOptions, filters: &Filters) -> Result<Engine> {
+    /// Opens the listed objects of every source as one table `flows`, narrowed by `filters`. Sorts and
+    /// aggregations hold at most `memory_limit` bytes, then spill to the temporary directory.
+    pub async fn open(
+        sources: Vec<Source>,
+        options: DecodeOptions,
+        filters: &Filters,
+        memory_limit: usize,
+    ) -> Result<Engine> {
         let config = SessionConfig::new()
             .set_str("datafusion.sql_parser.default_null_ordering", "nulls_last")
             .set_str("datafusion.execution.time_zone", "UTC");
-        let ctx = SessionContext::new_with_config(config);
+        let runtime =
+            RuntimeEnvBuilder::new().with_memory_pool(Arc::new(FairSpillPool::new(memory_limit))).build_arc()?;
+        let ctx = SessionContext::new_with_config_rt(config, runtime);
         ctx.register_udf(ScalarUDF::from(CidrContains::new()));
         let report = Arc::new(ScanReport::default());
         let mut stores = Vec::with_capacity(sources.len());

@@ -5,6 +5,7 @@
 //! object's header line) followed by the partition column `source`.
 
 mod cidr;
+mod prefilter;
 mod report;
 mod scan;
 
@@ -20,7 +21,7 @@ use datafusion::datasource::object_store::ObjectStoreUrl;
 use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder};
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::datasource::table_schema::TableSchema;
-use datafusion::logical_expr::Expr;
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
 use futures::StreamExt;
 use object_store::path::Path;
@@ -114,17 +115,33 @@ impl TableProvider for FlowsTable {
         &self,
         state: &dyn Session,
         projection: Option<&Vec<usize>>,
-        _filters: &[Expr],
+        filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let source =
-            Arc::new(FlowsSource::new(self.table_schema.clone(), Arc::clone(&self.options), Arc::clone(&self.report)));
+        let source = Arc::new(FlowsSource::new(
+            self.table_schema.clone(),
+            Arc::clone(&self.options),
+            Arc::clone(&self.report),
+            prefilter::choose(filters),
+        ));
         let config = FileScanConfigBuilder::new(self.store_url.clone(), source)
             .with_file_groups(self.file_groups(state.config().target_partitions()))
             .with_limit(limit)
             .with_projection_indices(projection.cloned())?
             .build();
         Ok(DataSourceExec::from_data_source(config))
+    }
+
+    /// Filters on the line's own text are taken as a hint for the byte-level pre-filter
+    /// (`prefilter`); DataFusion still applies every filter above the scan.
+    fn supports_filters_pushdown(&self, filters: &[&Expr]) -> Result<Vec<TableProviderFilterPushDown>> {
+        Ok(filters
+            .iter()
+            .map(|filter| match prefilter::needles(filter) {
+                Some(_) => TableProviderFilterPushDown::Inexact,
+                None => TableProviderFilterPushDown::Unsupported,
+            })
+            .collect())
     }
 }
 

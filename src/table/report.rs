@@ -29,6 +29,7 @@ impl std::fmt::Display for ObjectProblem {
 pub struct ScanReport {
     objects: AtomicU64,
     records: AtomicU64,
+    passed_over: AtomicU64,
     bytes: AtomicU64,
     bad_lines: AtomicU64,
     bad_fields: AtomicU64,
@@ -43,6 +44,8 @@ pub struct ScanTotals {
     pub objects: u64,
     /// Records loaded.
     pub records: u64,
+    /// Lines passed over unparsed by the address pre-filter: they cannot match the query's filter.
+    pub passed_over: u64,
     /// Stored bytes read.
     pub bytes: u64,
     /// Lines that could not be loaded.
@@ -63,9 +66,10 @@ impl ScanTotals {
 impl ScanReport {
     /// Counts one object that has been read to its end (or its damage). Objects that could not be
     /// opened at all are counted by their problem only.
-    pub fn object_done(&self, records: u64) {
+    pub fn object_done(&self, records: u64, passed_over: u64) {
         self.objects.fetch_add(1, Ordering::Relaxed);
         self.records.fetch_add(records, Ordering::Relaxed);
+        self.passed_over.fetch_add(passed_over, Ordering::Relaxed);
     }
 
     /// Counts stored bytes as they arrive (for progress as well as the summary).
@@ -92,6 +96,7 @@ impl ScanReport {
         ScanTotals {
             objects: self.objects.load(Ordering::Relaxed),
             records: self.records.load(Ordering::Relaxed),
+            passed_over: self.passed_over.load(Ordering::Relaxed),
             bytes: self.bytes.load(Ordering::Relaxed),
             bad_lines: self.bad_lines.load(Ordering::Relaxed),
             bad_fields: self.bad_fields.load(Ordering::Relaxed),

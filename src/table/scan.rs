@@ -9,6 +9,7 @@
 //! - a problem in an object is recorded in the [`ScanReport`] and the scan goes on; only under
 //!   `strict` does it fail the query, since `DataSourceExec` stops at the first error.
 
+use std::io::{Read, Seek, SeekFrom};
 use std::sync::Arc;
 
 use datafusion::arrow::array::RecordBatch;
@@ -23,7 +24,7 @@ use datafusion::physical_expr::projection::ProjectionExprs;
 use datafusion::physical_plan::PhysicalExpr;
 use datafusion::physical_plan::metrics::{BaselineMetrics, ExecutionPlanMetricsSet};
 use futures::stream::{BoxStream, StreamExt};
-use object_store::{ObjectStore, ObjectStoreExt};
+use object_store::{GetResult, GetResultPayload, ObjectStore, ObjectStoreExt};
 
 use super::report::ScanReport;
 use crate::decode::{FlowDecoderBuilder, ObjectDecoder, Problem};
@@ -54,10 +55,17 @@ pub(crate) struct FlowsSource {
     metrics: ExecutionPlanMetricsSet,
     options: Arc<DecodeOptions>,
     report: Arc<ScanReport>,
+    /// Byte strings one of which every line that can match the query contains (`prefilter`).
+    prefilter: Arc<Vec<Vec<u8>>>,
 }
 
 impl FlowsSource {
-    pub fn new(table_schema: TableSchema, options: Arc<DecodeOptions>, report: Arc<ScanReport>) -> Self {
+    pub fn new(
+        table_schema: TableSchema,
+        options: Arc<DecodeOptions>,
+        report: Arc<ScanReport>,
+        prefilter: Vec<Vec<u8>>,
+    ) -> Self {
         FlowsSource {
             projection: SplitProjection::unprojected(&table_schema),
             table_schema,
@@ -65,6 +73,7 @@ impl FlowsSource {
             metrics: ExecutionPlanMetricsSet::new(),
             options,
             report,
+            prefilter: Arc::new(prefilter),
         }
     }
 }
@@ -85,6 +94,7 @@ impl FileSource for FlowsSource {
             options: Arc::clone(&self.options),
             report: Arc::clone(&self.report),
             metrics: BaselineMetrics::new(&self.metrics, partition),
+            prefilter: Arc::clone(&self.prefilter),
         });
         ProjectionOpener::try_new(self.projection.clone(), opener, file_schema)
     }
@@ -140,6 +150,7 @@ struct FlowsOpener {
     options: Arc<DecodeOptions>,
     report: Arc<ScanReport>,
     metrics: BaselineMetrics,
+    prefilter: Arc<Vec<Vec<u8>>>,
 }
 
 impl FileOpener for FlowsOpener {
@@ -154,6 +165,7 @@ impl FileOpener for FlowsOpener {
             .with_fields(self.options.fields.clone())
             .with_key_value("account_id", info.key.account.as_deref())
             .with_key_value("region", info.key.region.as_deref())
+            .with_prefilter(self.prefilter.as_ref().clone())
             .build();
         let store = Arc::clone(&self.store);
         let state = ObjectStream {
@@ -173,7 +185,7 @@ impl FileOpener for FlowsOpener {
             match store.get(&location).await {
                 Ok(result) => {
                     state.opened = true;
-                    state.chunks = Some(result.into_stream());
+                    state.chunks = Some(chunks(result));
                 }
                 Err(err) => {
                     let text = err.to_string();
@@ -186,6 +198,54 @@ impl FileOpener for FlowsOpener {
             Ok(futures::stream::unfold(state, ObjectStream::next).boxed())
         }))
     }
+}
+
+/// Local files are read in pieces this large.
+const LOCAL_PIECE: u64 = 4 << 20;
+
+/// Local files this small are read at once, without a blocking task.
+const LOCAL_SMALL: u64 = 256 << 10;
+
+/// The stored bytes of an object as a stream of chunks. object_store reads a local file 8 KiB per
+/// blocking task, which costs more in task switches than the scan spends decoding (measured: a scan
+/// on 2 cores used 1.4 of them); local files are read here in pieces of [`LOCAL_PIECE`] instead.
+fn chunks(result: GetResult) -> BoxStream<'static, object_store::Result<bytes::Bytes>> {
+    let range = result.range.clone();
+    let GetResultPayload::File(mut file, path) = result.payload else { return result.into_stream() };
+    let failed = move |err: std::io::Error| object_store::Error::Generic {
+        store: "LocalFileSystem",
+        source: format!("{}: {err}", path.display()).into(),
+    };
+    if range.end - range.start <= LOCAL_SMALL {
+        // A blocking task per small file costs more than reading it here (measured: 4,000 objects of
+        // 10 KB spent a fifth of their time switching tasks).
+        let mut piece = Vec::new();
+        let read = file
+            .seek(SeekFrom::Start(range.start))
+            .and_then(|_| (&mut file).take(range.end - range.start).read_to_end(&mut piece));
+        return futures::stream::iter([read.map(|_| bytes::Bytes::from(piece)).map_err(failed)]).boxed();
+    }
+    futures::stream::try_unfold((file, range.start, range.end), move |(mut file, at, end)| {
+        let failed = failed.clone();
+        async move {
+            if at >= end {
+                return Ok(None);
+            }
+            let read = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
+                file.seek(SeekFrom::Start(at))?;
+                let mut piece = Vec::new();
+                (&mut file).take(LOCAL_PIECE.min(end - at)).read_to_end(&mut piece)?;
+                Ok((file, piece))
+            })
+            .await
+            .map_err(|err| failed(std::io::Error::other(err)))?;
+            let (file, piece) = read.map_err(&failed)?;
+            // A file cut short ends the stream early; the scan's listed-size check reports it.
+            let next = if piece.is_empty() { end } else { at + piece.len() as u64 };
+            Ok(Some((bytes::Bytes::from(piece), (file, next, end))))
+        }
+    })
+    .boxed()
 }
 
 /// One object being read: chunks in, batches out.
@@ -252,7 +312,7 @@ impl ObjectStream {
                 None if self.decoder.is_done() => {
                     self.finished = true;
                     if self.opened {
-                        self.report.object_done(self.decoder.records());
+                        self.report.object_done(self.decoder.records(), self.decoder.passed_over());
                     }
                 }
                 None => {

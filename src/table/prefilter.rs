@@ -1,0 +1,151 @@
+//! The byte-level pre-filter: from a filter DataFusion pushes into the scan, the byte strings of which
+//! every line that can match contains at least one.
+//!
+//! The scan still returns the lines that contain a string but do not match (`Inexact` pushdown), and
+//! DataFusion applies the filter itself above the scan; the pre-filter only saves parsing the lines
+//! that cannot match. Understood filters, on columns whose values are always the line's own text (not
+//! `account_id` and `region`, which may come from the object's key, nor `source` and `line`):
+//! - `col = '<text>'` and `col IN ('<text>', …)` on a text column: the text itself (the decoder keeps
+//!   text fields exactly as they are written). This covers `--ip`-less filters such as `--eni` and
+//!   `--action`, and queries such as `rejected-tcp` (`action = 'REJECT'`).
+//! - `cidr_contains('<IPv4 block>', col)`: the block's whole leading octets, as dotted text. An address
+//!   inside `10.1.2.0/24` can only be written `10.1.2.…`: `cidr_contains` reads an IPv4 address only in
+//!   its one dotted-decimal form (`Ipv4Addr`'s parser refuses leading zeros and other spellings).
+//! - `OR` of these. IPv6 blocks, blocks shorter than /8 and anything else are not pre-filtered.
+
+use std::net::IpAddr;
+
+use datafusion::logical_expr::{BinaryExpr, Expr, Operator};
+
+use crate::net::Cidr;
+
+/// Columns whose values are not always the line's own text.
+const NOT_FROM_THE_LINE: [&str; 4] = ["account_id", "region", "source", "line"];
+
+/// More strings than this are not worth searching for one by one.
+const MAX_NEEDLES: usize = 8;
+
+/// The strings for one filter, or `None` when the filter is not one the pre-filter understands.
+pub(crate) fn needles(filter: &Expr) -> Option<Vec<Vec<u8>>> {
+    let needles = match filter {
+        Expr::BinaryExpr(BinaryExpr { left, op: Operator::Or, right }) => {
+            let mut both = needles(left)?;
+            both.extend(needles(right)?);
+            both
+        }
+        Expr::BinaryExpr(BinaryExpr { left, op: Operator::Eq, right }) => match (left.as_ref(), right.as_ref()) {
+            (column, Expr::Literal(value, _)) | (Expr::Literal(value, _), column) if from_the_line(column) => {
+                vec![value.try_as_str()??.as_bytes().to_vec()]
+            }
+            _ => return None,
+        },
+        Expr::InList(list) if !list.negated && from_the_line(&list.expr) => list
+            .list
+            .iter()
+            .map(|item| match item {
+                Expr::Literal(value, _) => Some(value.try_as_str()??.as_bytes().to_vec()),
+                _ => None,
+            })
+            .collect::<Option<Vec<_>>>()?,
+        Expr::ScalarFunction(call) if call.name() == "cidr_contains" => match call.args.as_slice() {
+            [Expr::Literal(block, _), column] if from_the_line(column) => {
+                vec![block_prefix(&block.try_as_str()??.parse::<Cidr>().ok()?)?]
+            }
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let usable = !needles.is_empty() && needles.len() <= MAX_NEEDLES && needles.iter().all(|n| !n.is_empty());
+    usable.then_some(needles)
+}
+
+/// The pre-filter for a scan: of the filters it understands (all of which a matching line passes),
+/// the one whose shortest string is longest.
+pub(crate) fn choose(filters: &[Expr]) -> Vec<Vec<u8>> {
+    filters
+        .iter()
+        .filter_map(needles)
+        .max_by_key(|needles| needles.iter().map(Vec::len).min().unwrap_or(0))
+        .unwrap_or_default()
+}
+
+/// A column whose value is the line's own text. With a string literal beside it, `=` and `IN` are
+/// text comparisons: numeric columns meet only numeric literals once DataFusion has coerced types.
+fn from_the_line(expr: &Expr) -> bool {
+    matches!(expr, Expr::Column(column) if !NOT_FROM_THE_LINE.contains(&column.name.as_str()))
+}
+
+/// The dotted text every IPv4 address inside `block` starts with: its whole leading octets.
+fn block_prefix(block: &Cidr) -> Option<Vec<u8>> {
+    let IpAddr::V4(network) = block.network() else { return None };
+    let octets = usize::from(block.prefix() / 8);
+    let text: Vec<String> = network.octets()[..octets].iter().map(u8::to_string).collect();
+    match octets {
+        0 => None,
+        4 => Some(text.join(".").into_bytes()),
+        _ => Some(format!("{}.", text.join(".")).into_bytes()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::logical_expr::{col, lit};
+
+    use super::*;
+
+    fn cidr_contains(block: &str, column: &str) -> Expr {
+        let udf = datafusion::logical_expr::ScalarUDF::from(crate::table::CidrContains::new());
+        udf.call(vec![lit(block), col(column)])
+    }
+
+    fn strings(filter: &Expr) -> Option<Vec<String>> {
+        needles(filter).map(|n| n.into_iter().map(|n| String::from_utf8(n).unwrap_or_default()).collect())
+    }
+
+    #[test]
+    fn blocks_give_their_whole_leading_octets() {
+        assert_eq!(strings(&cidr_contains("192.0.2.200", "srcaddr")), Some(vec!["192.0.2.200".into()]));
+        assert_eq!(strings(&cidr_contains("10.1.2.0/24", "dstaddr")), Some(vec!["10.1.2.".into()]));
+        assert_eq!(strings(&cidr_contains("10.1.16.0/20", "dstaddr")), Some(vec!["10.1.".into()]));
+        assert_eq!(strings(&cidr_contains("10.0.0.0/8", "pkt_srcaddr")), Some(vec!["10.".into()]));
+        assert_eq!(strings(&cidr_contains("0.0.0.0/4", "srcaddr")), None);
+        assert_eq!(strings(&cidr_contains("2001:db8::/32", "srcaddr")), None);
+    }
+
+    #[test]
+    fn only_address_columns_and_understood_shapes() {
+        let either = cidr_contains("192.0.2.200", "srcaddr").or(cidr_contains("192.0.2.200", "dstaddr"));
+        assert_eq!(strings(&either).map(|n| n.len()), Some(2));
+        assert_eq!(strings(&col("srcaddr").eq(lit("10.0.0.1"))), Some(vec!["10.0.0.1".into()]));
+        assert_eq!(strings(&lit("10.0.0.1").eq(col("dstaddr"))), Some(vec!["10.0.0.1".into()]));
+        assert_eq!(strings(&col("srcaddr").in_list(vec![lit("a"), lit("b")], false)).map(|n| n.len()), Some(2));
+        assert_eq!(strings(&col("srcaddr").in_list(vec![lit("a")], true)), None);
+        assert_eq!(strings(&col("action").eq(lit("REJECT"))), Some(vec!["REJECT".into()]));
+        assert_eq!(strings(&col("interface_id").eq(lit("eni-1"))), Some(vec!["eni-1".into()]));
+        // The account and region may come from the object's key rather than the line.
+        assert_eq!(strings(&col("account_id").eq(lit("111122223333"))), None);
+        assert_eq!(strings(&col("region").eq(lit("us-east-1"))), None);
+        assert_eq!(strings(&col("source").eq(lit("x"))), None);
+        assert_eq!(strings(&col("srcport").eq(lit(22))), None);
+        // One side of an OR that cannot be pre-filtered makes the whole OR unusable.
+        assert_eq!(strings(&col("srcaddr").eq(lit("10.0.0.1")).or(col("srcport").eq(lit(22)))), None);
+        assert_eq!(strings(&col("srcaddr").eq(lit(""))), None);
+    }
+
+    #[test]
+    fn the_most_selective_filter_is_chosen() {
+        let filters = [cidr_contains("10.0.0.0/8", "srcaddr"), col("dstaddr").eq(lit("10.0.2.25"))];
+        assert_eq!(choose(&filters), vec![b"10.0.2.25".to_vec()]);
+        assert!(choose(&[col("srcport").eq(lit(22))]).is_empty());
+    }
+
+    #[test]
+    fn ipv4_text_has_one_spelling() {
+        // The pre-filter's exactness rests on this: cidr_contains reads no other spelling of an address.
+        for other in ["010.0.2.25", "10.0.2.025", "10.000.2.25", "0x0a.0.2.25", "10.0.2.25 ", "10.2.25"] {
+            assert!(other.parse::<IpAddr>().is_err(), "{other}");
+        }
+        let block: Cidr = "10.0.2.0/24".parse().unwrap_or_else(|_| unreachable!());
+        assert!(!block.contains_str("::ffff:10.0.2.25"));
+    }
+}
