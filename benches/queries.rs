@@ -107,9 +107,8 @@ fn benches(c: &mut Criterion) {
         runtime.block_on(async {
             let listing = list_local(&selection).unwrap();
             let filters = Filters::default();
-            let engine = Engine::open(vec![Source::local(listing)], DecodeOptions::default(), &filters, 256 << 20)
-                .await
-                .unwrap();
+            let engine =
+                Engine::open(vec![Source::local(listing)], DecodeOptions::default(), &filters, None).await.unwrap();
             let batches = run(&engine, name, (name == "ip").then_some(busiest.as_str())).await;
             let totals = engine.report().totals();
             assert_eq!(totals.records, summary.records, "{name}: every record read");

@@ -15,8 +15,7 @@ use common::{files_under, fixtures};
 async fn answer(selection: &Selection, filters: &Filters, query: &str, args: &QueryArgs) -> (String, usize) {
     let listing = list_local(selection).unwrap();
     let pruned = listing.pruned;
-    let engine =
-        Engine::open(vec![Source::local(listing)], DecodeOptions::default(), filters, 256 << 20).await.unwrap();
+    let engine = Engine::open(vec![Source::local(listing)], DecodeOptions::default(), filters, None).await.unwrap();
     let query = BuiltinQuery::named(query).unwrap();
     let batches = engine.builtin(&query, args).await.unwrap().collect().await.unwrap();
     assert!(!engine.report().totals().skipped_anything());

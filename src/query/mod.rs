@@ -90,19 +90,22 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Opens the listed objects of every source as one table `flows`, narrowed by `filters`. Sorts and
-    /// aggregations hold at most `memory_limit` bytes, then spill to the temporary directory.
+    /// Opens the listed objects of every source as one table `flows`, narrowed by `filters`. With a
+    /// `memory_limit` (bytes), sorts and aggregations spill to the temporary directory beyond it.
     pub async fn open(
         sources: Vec<Source>,
         options: DecodeOptions,
         filters: &Filters,
-        memory_limit: usize,
+        memory_limit: Option<usize>,
     ) -> Result<Engine> {
         let config = SessionConfig::new()
             .set_str("datafusion.sql_parser.default_null_ordering", "nulls_last")
             .set_str("datafusion.execution.time_zone", "UTC");
-        let runtime =
-            RuntimeEnvBuilder::new().with_memory_pool(Arc::new(FairSpillPool::new(memory_limit))).build_arc()?;
+        let mut runtime = RuntimeEnvBuilder::new();
+        if let Some(limit) = memory_limit {
+            runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(limit)));
+        }
+        let runtime = runtime.build_arc()?;
         let ctx = SessionContext::new_with_config_rt(config, runtime);
         ctx.register_udf(ScalarUDF::from(CidrContains::new()));
         let report = Arc::new(ScanReport::default());
