@@ -262,6 +262,47 @@ fn regression_multi_member_gzip() {
 }
 
 #[test]
+fn regression_members_of_the_same_size_are_all_read() {
+    // libdeflate stops after the first member; a second member of the same size (the size the object's
+    // last trailer declares) must still send the object to the streaming inflater.
+    let same = gzip(b"2 10.0.0.1 5\n");
+    let twin = gzip(b"2 10.0.0.2 6\n");
+    for object in [[same.clone(), same.clone()].concat(), [same, twin].concat()] {
+        let (batches, problems) =
+            decode(&object, projected(&["bytes", "line"]), usize::MAX, 8192, Some("version srcaddr bytes"));
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(rows(&batches).iter().map(|r| r["line"].as_str()).collect::<Vec<_>>(), ["1", "2"]);
+    }
+}
+
+#[test]
+fn regression_objects_too_big_to_hold_whole_are_streamed_with_the_same_rows() {
+    // Stored without compression, so that the stored object is over the limit for holding it whole.
+    let mut text = String::from("version srcaddr bytes\n");
+    let mut records = 0usize;
+    while text.len() <= flowq::decode::WHOLE_STORED_LIMIT {
+        text.push_str(&format!("2 10.0.{}.{} {records}\n", records / 250 % 250, records % 250));
+        records += 1;
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::none());
+    gz.write_all(text.as_bytes()).unwrap();
+    let stored = gz.finish().unwrap();
+    assert!(stored.len() > flowq::decode::WHOLE_STORED_LIMIT);
+    let (batches, problems) = decode(&stored, projected(&["bytes", "line"]), 1 << 20, 8192, None);
+    assert!(problems.is_empty(), "{problems:?}");
+    let mut next = 0i64;
+    for batch in &batches {
+        let bytes = batch.column(0).as_any().downcast_ref::<arrow::array::Int64Array>().unwrap();
+        let lines = batch.column(1).as_any().downcast_ref::<arrow::array::Int64Array>().unwrap();
+        for row in 0..batch.num_rows() {
+            assert_eq!((bytes.value(row), lines.value(row)), (next, next + 2));
+            next += 1;
+        }
+    }
+    assert_eq!(next as usize, records);
+}
+
+#[test]
 fn regression_truncated_gzip_keeps_the_records_before_the_damage() {
     let zipped = gzip(numbered(5000).as_bytes());
     let cut = &zipped[..zipped.len() / 2];
