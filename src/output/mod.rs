@@ -20,6 +20,8 @@ use parquet::arrow::ArrowWriter;
 
 use crate::source::ObjectRef;
 
+mod csv;
+
 /// Rows shown by the terminal table before it summarises the rest.
 pub const TABLE_ROWS: usize = 200;
 
@@ -93,8 +95,8 @@ impl OutputError {
     }
 }
 
-/// A writer that remembers a closed pipe, because encoders (arrow's CSV writer among them) turn the
-/// I/O error into text on the way up.
+/// A writer that remembers a closed pipe, because encoders (arrow's JSON writer, and ours through
+/// `ArrowError`) turn the I/O error into text on the way up.
 struct PipeWatch<W> {
     inner: W,
     broken: Arc<AtomicBool>,
@@ -168,7 +170,7 @@ async fn encode<W: Write + Send>(
             out.flush()?;
         }
         Format::Csv => {
-            let mut writer = arrow::csv::WriterBuilder::new().with_header(true).build(out);
+            let mut writer = csv::CsvWriter::new(out);
             let mut wrote = false;
             while let Some(batch) = stream.next().await {
                 let batch = batch?;
@@ -179,7 +181,7 @@ async fn encode<W: Write + Send>(
             if !wrote {
                 writer.write(&RecordBatch::new_empty(schema))?;
             }
-            writer.into_inner().flush()?;
+            writer.into_inner()?;
         }
         Format::Json | Format::Ndjson => {
             let builder = arrow::json::WriterBuilder::new().with_explicit_nulls(true);
