@@ -11,7 +11,7 @@ use std::sync::Arc;
 use arrow::array::{Array, RecordBatch};
 use arrow::datatypes::SchemaRef;
 use arrow::util::display::array_value_to_string;
-use flowq::decode::{FlowDecoderBuilder, ObjectDecoder, Problem, ProblemKind, file_schema};
+use flowq::decode::{FlowDecoderBuilder, ObjectDecoder, Prefilter, Problem, ProblemKind, file_schema};
 use proptest::prelude::*;
 
 use common::{files_under, fixtures, reference_read, text_of};
@@ -490,13 +490,66 @@ fn prefilter_loads_exactly_the_lines_that_hold_a_needle() {
                 })
                 .collect();
             for (chunk, batch) in [(1, 3), (7, 2), (100, 8192), (4096, 5), (usize::MAX, 8192)] {
-                let builder = FlowDecoderBuilder::new(all_columns())
-                    .with_batch_size(batch)
-                    .with_prefilter(needles.iter().map(|n| n.as_bytes().to_vec()).collect());
+                let builder = FlowDecoderBuilder::new(all_columns()).with_batch_size(batch).with_prefilter(Prefilter {
+                    needles: needles.iter().map(|n| n.as_bytes().to_vec()).collect(),
+                    ..Prefilter::default()
+                });
                 let (batches, problems) = run(builder, input, chunk, batch);
                 assert_eq!(rows(&batches), expected, "{needles:?} chunk {chunk} batch {batch}");
                 assert_eq!(problems.iter().collect::<Vec<_>>(), expected_problems, "{needles:?} chunk {chunk}");
             }
+        }
+    }
+}
+
+/// Conditions on numeric fields load exactly the rows of the plain path that meet them, with the same
+/// line numbers, and report exactly the plain path's problems (the lines are checked before the
+/// conditions are), wherever chunks and batches end — also when the conditions' columns are not
+/// built, and on a field the format does not have (never met).
+#[test]
+fn conditions_load_exactly_the_rows_that_meet_them_and_report_every_problem() {
+    let mut inputs: Vec<Vec<u8>> = vec![PREFILTER_TRICKS.as_bytes().to_vec(), MIXED.as_bytes().to_vec()];
+    inputs.extend(files_under(&fixtures().join("AWSLogs")).iter().take(4).map(|p| std::fs::read(p).unwrap()));
+    type Conditions<'a> = &'a [&'a [(&'a str, &'a [i64])]];
+    let condition_sets: [Conditions; 5] = [
+        &[&[("bytes", &[5, 7, 8])]],
+        &[&[("srcport", &[22, 3389]), ("dstport", &[22, 3389])]],
+        &[&[("packets", &[1, 2])], &[("bytes", &[8])]],
+        &[&[("tcp_flags", &[2])]],
+        &[&[("protocol", &[6])], &[("dstport", &[443, 22, 80])]],
+    ];
+    for input in &inputs {
+        let (plain, plain_problems) = decode(input, all_columns(), usize::MAX, 8192, None);
+        for conditions in condition_sets {
+            let meets = |row: &BTreeMap<String, String>| {
+                conditions.iter().all(|any| {
+                    any.iter().any(|(column, values)| {
+                        row.get(*column).is_some_and(|v| values.contains(&v.parse::<i64>().unwrap()))
+                    })
+                })
+            };
+            let expected: Vec<_> = rows(&plain).into_iter().filter(|row| meets(row)).collect();
+            let prefilter = Prefilter {
+                needles: Vec::new(),
+                conditions: conditions
+                    .iter()
+                    .map(|any| any.iter().map(|(c, v)| (c.to_string(), v.to_vec())).collect())
+                    .collect(),
+            };
+            for (chunk, batch) in [(1, 3), (7, 2), (100, 8192), (4096, 5), (usize::MAX, 8192)] {
+                let builder =
+                    FlowDecoderBuilder::new(all_columns()).with_batch_size(batch).with_prefilter(prefilter.clone());
+                let (batches, problems) = run(builder, input, chunk, batch);
+                assert_eq!(rows(&batches), expected, "{conditions:?} chunk {chunk} batch {batch}");
+                assert_eq!(problems, plain_problems, "{conditions:?} chunk {chunk}");
+            }
+            // The conditions' columns need not be built.
+            let builder = FlowDecoderBuilder::new(projected(&["srcaddr", "line"])).with_prefilter(prefilter.clone());
+            let (batches, _) = run(builder, input, 100, 8192);
+            let lines = |rows: Vec<BTreeMap<String, String>>| -> Vec<String> {
+                rows.into_iter().map(|row| row["line"].clone()).collect()
+            };
+            assert_eq!(lines(rows(&batches)), lines(expected.clone()), "{conditions:?} projected");
         }
     }
 }

@@ -90,12 +90,12 @@ pub struct GlobalArgs {
     /// No progress bar and no summary line on stderr (problems are still reported).
     #[arg(long, short = 'q', global = true, help_heading = "Output")]
     pub quiet: bool,
-    /// Memory for sorts and aggregations, in MiB; beyond it they spill to the temporary directory.
-    /// Default: no limit. A query that cannot spill, or whose merge needs more than is left, fails
-    /// with "Resources exhausted": raise it.
-    #[arg(long, global = true, value_name = "MIB", value_parser = clap::value_parser!(u64).range(16..),
-          help_heading = "Input")]
-    pub memory_limit: Option<u64>,
+    /// Memory for sorts, aggregations and joins, in MiB; beyond it sorts and aggregations spill to
+    /// the temporary directory, so a listing of millions of rows runs in bounded memory. A query
+    /// that cannot spill (a large join) fails with "Resources exhausted": raise it.
+    #[arg(long, global = true, value_name = "MIB", default_value_t = 256,
+          value_parser = clap::value_parser!(u64).range(16..), help_heading = "Input")]
+    pub memory_limit: u64,
 }
 
 /// The subcommands: the built-in queries (`flowq queries` describes them), `sql` and `queries`.

@@ -66,7 +66,7 @@ pub async fn execute(plan: Plan) -> anyhow::Result<Outcome> {
         sources.iter().map(|s| s.listing.objects.len() as u64).sum::<u64>(),
         sources.iter().flat_map(|s| &s.listing.objects).map(|o| o.size).sum::<u64>(),
     );
-    let engine = Engine::open(sources, plan.options.clone(), &plan.filters, plan.memory_limit).await?;
+    let engine = Engine::open(sources, plan.options.clone(), &plan.filters, Some(plan.memory_limit)).await?;
     let frame = match &plan.action {
         Action::Builtin(query, args) => engine.builtin(query, args).await?,
         Action::Sql(sql, limit) => engine.sql(sql, *limit).await?,
@@ -85,11 +85,26 @@ pub async fn execute(plan: Plan) -> anyhow::Result<Outcome> {
     if unlisted > 0 {
         let _ = writeln!(err, "flowq: … and {unlisted} more problems, counted but not listed");
     }
-    written?;
+    written.map_err(|err| memory_hint(err, plan.memory_limit))?;
     if !plan.quiet {
         let _ = writeln!(err, "{}", summary(&totals, pruned));
     }
     Ok(if totals.skipped_anything() { Outcome::Partial } else { Outcome::Complete })
+}
+
+/// A query that ran out of memory says which flag gives it more.
+fn memory_hint(err: anyhow::Error, limit: usize) -> anyhow::Error {
+    let exhausted = match err.downcast_ref::<output::OutputError>() {
+        Some(output::OutputError::Query(query)) => {
+            matches!(query.find_root(), datafusion::error::DataFusionError::ResourcesExhausted(_))
+        }
+        _ => false,
+    };
+    if exhausted {
+        err.context(format!("the query needs more than --memory-limit {} MiB: raise it", limit >> 20))
+    } else {
+        err
+    }
 }
 
 /// A writer that clears the progress bar before its first byte.
@@ -258,7 +273,7 @@ pub fn summary(totals: &ScanTotals, pruned: usize) -> String {
         format!("flowq: read {} objects ({}), {} records", totals.objects, human_bytes(totals.bytes), totals.records);
     if totals.passed_over > 0 {
         line.push_str(&format!(
-            " (and {} lines passed over unparsed: they do not contain the text filtered on)",
+            " (and {} lines passed over: the pre-filter showed they cannot match)",
             totals.passed_over
         ));
     }

@@ -64,8 +64,8 @@ pub struct Plan {
     pub output: Option<PathBuf>,
     /// No summary line.
     pub quiet: bool,
-    /// Bytes the query engine may hold before spilling (`None`: no limit).
-    pub memory_limit: Option<usize>,
+    /// Bytes the query engine may hold before spilling.
+    pub memory_limit: usize,
 }
 
 impl Plan {
@@ -161,7 +161,7 @@ impl Plan {
             format,
             output: g.output,
             quiet: g.quiet,
-            memory_limit: g.memory_limit.map(|mib| usize::try_from(mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX)),
+            memory_limit: usize::try_from(g.memory_limit.saturating_mul(1 << 20)).unwrap_or(usize::MAX),
         })))
     }
 }

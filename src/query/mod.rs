@@ -98,9 +98,14 @@ impl Engine {
         filters: &Filters,
         memory_limit: Option<usize>,
     ) -> Result<Engine> {
+        // One sort over all partitions rather than a sort per partition and a merge: under a memory
+        // limit DataFusion 55's per-partition sorts leave their merge no memory ("Resources
+        // exhausted … ExternalSorterMerge" on `ssh-rdp`, 40 M records, 256 MiB), while one sort spills
+        // and merges within it. The scan below the sort still runs on every core.
         let config = SessionConfig::new()
             .set_str("datafusion.sql_parser.default_null_ordering", "nulls_last")
-            .set_str("datafusion.execution.time_zone", "UTC");
+            .set_str("datafusion.execution.time_zone", "UTC")
+            .set_bool("datafusion.optimizer.repartition_sorts", false);
         let mut runtime = RuntimeEnvBuilder::new();
         if let Some(limit) = memory_limit {
             runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(limit)));

@@ -132,14 +132,17 @@ impl TableProvider for FlowsTable {
         Ok(DataSourceExec::from_data_source(config))
     }
 
-    /// Filters on the line's own text are taken as a hint for the byte-level pre-filter
+    /// Filters on the line's own text or numbers are taken as a hint for the pre-filter
     /// (`prefilter`); DataFusion still applies every filter above the scan.
     fn supports_filters_pushdown(&self, filters: &[&Expr]) -> Result<Vec<TableProviderFilterPushDown>> {
         Ok(filters
             .iter()
-            .map(|filter| match prefilter::needles(filter) {
-                Some(_) => TableProviderFilterPushDown::Inexact,
-                None => TableProviderFilterPushDown::Unsupported,
+            .map(|filter| {
+                if prefilter::needles(filter).is_some() || prefilter::condition(filter).is_some() {
+                    TableProviderFilterPushDown::Inexact
+                } else {
+                    TableProviderFilterPushDown::Unsupported
+                }
             })
             .collect())
     }

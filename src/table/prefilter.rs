@@ -1,9 +1,16 @@
-//! The byte-level pre-filter: from a filter DataFusion pushes into the scan, the byte strings of which
-//! every line that can match contains at least one.
+//! The pre-filter: from the filters DataFusion pushes into the scan, what every line that can match
+//! has — byte strings of which it contains at least one, and values its numeric fields hold.
 //!
-//! The scan still returns the lines that contain a string but do not match (`Inexact` pushdown), and
-//! DataFusion applies the filter itself above the scan; the pre-filter only saves parsing the lines
-//! that cannot match. Understood filters, on columns whose values are always the line's own text (not
+//! The scan may still return lines that do not match (`Inexact` pushdown), and DataFusion applies the
+//! filter itself above the scan; the pre-filter only saves parsing (strings) or loading (conditions)
+//! the lines that cannot match.
+//!
+//! Conditions: `col = <integer>`, `col IN (<integer>, …)` on a numeric column read from the line (not
+//! `line`), and `OR`s of them — `ssh-rdp`'s `srcport IN (22, 3389) OR dstport IN (22, 3389)`. Every
+//! such filter is kept (a line must meet all). The decoder compares them with the parsed fields
+//! exactly, after checking the line, so they change neither the rows nor the problems reported.
+//!
+//! Strings come from filters on columns whose values are always the line's own text (not
 //! `account_id` and `region`, which may come from the object's key, nor `source` and `line`):
 //! - `col = '<text>'` and `col IN ('<text>', …)` on a text column: the text itself (the decoder keeps
 //!   text fields exactly as they are written). This covers `--ip`-less filters such as `--eni` and
@@ -15,8 +22,10 @@
 
 use std::net::IpAddr;
 
+use datafusion::common::ScalarValue;
 use datafusion::logical_expr::{BinaryExpr, Expr, Operator};
 
+use crate::decode::{self, FieldKind, Prefilter};
 use crate::net::Cidr;
 
 /// Columns whose values are not always the line's own text.
@@ -59,14 +68,69 @@ pub(crate) fn needles(filter: &Expr) -> Option<Vec<Vec<u8>>> {
     usable.then_some(needles)
 }
 
-/// The pre-filter for a scan: of the filters it understands (all of which a matching line passes),
-/// the one whose shortest string is longest.
-pub(crate) fn choose(filters: &[Expr]) -> Vec<Vec<u8>> {
-    filters
-        .iter()
-        .filter_map(needles)
-        .max_by_key(|needles| needles.iter().map(Vec::len).min().unwrap_or(0))
-        .unwrap_or_default()
+/// The condition of one filter on numeric fields: alternatives `(column, values)`, or `None` when the
+/// filter is not one the pre-filter understands.
+pub(crate) fn condition(filter: &Expr) -> Option<Vec<(String, Vec<i64>)>> {
+    match filter {
+        Expr::BinaryExpr(BinaryExpr { left, op: Operator::Or, right }) => {
+            let mut both = condition(left)?;
+            both.extend(condition(right)?);
+            Some(both)
+        }
+        Expr::BinaryExpr(BinaryExpr { left, op: Operator::Eq, right }) => match (left.as_ref(), right.as_ref()) {
+            (column, Expr::Literal(value, _)) | (Expr::Literal(value, _), column) => {
+                Some(vec![(numeric_column(column)?, vec![integer(value)?])])
+            }
+            _ => None,
+        },
+        Expr::InList(list) if !list.negated => {
+            let values = list
+                .list
+                .iter()
+                .map(|item| match item {
+                    Expr::Literal(value, _) => integer(value),
+                    _ => None,
+                })
+                .collect::<Option<Vec<_>>>()?;
+            Some(vec![(numeric_column(&list.expr)?, values)])
+        }
+        _ => None,
+    }
+}
+
+/// The pre-filter for a scan: every condition it understands (a matching line meets all of them)
+/// and, of the filters it has strings for, the one whose shortest string is longest.
+pub(crate) fn choose(filters: &[Expr]) -> Prefilter {
+    Prefilter {
+        needles: filters
+            .iter()
+            .filter_map(needles)
+            .max_by_key(|needles| needles.iter().map(Vec::len).min().unwrap_or(0))
+            .unwrap_or_default(),
+        conditions: filters.iter().filter_map(condition).collect(),
+    }
+}
+
+/// The name of a column of integers read from the line.
+fn numeric_column(expr: &Expr) -> Option<String> {
+    let Expr::Column(column) = expr else { return None };
+    let numeric = matches!(decode::known_kind(&column.name), Some(FieldKind::Int32 | FieldKind::Int64));
+    (numeric && !NOT_FROM_THE_LINE.contains(&column.name.as_str())).then(|| column.name.clone())
+}
+
+/// An integer literal's value. (DataFusion has coerced it to the column's type by now.)
+fn integer(value: &ScalarValue) -> Option<i64> {
+    match value {
+        ScalarValue::Int8(Some(v)) => Some(i64::from(*v)),
+        ScalarValue::Int16(Some(v)) => Some(i64::from(*v)),
+        ScalarValue::Int32(Some(v)) => Some(i64::from(*v)),
+        ScalarValue::Int64(Some(v)) => Some(*v),
+        ScalarValue::UInt8(Some(v)) => Some(i64::from(*v)),
+        ScalarValue::UInt16(Some(v)) => Some(i64::from(*v)),
+        ScalarValue::UInt32(Some(v)) => Some(i64::from(*v)),
+        ScalarValue::UInt64(Some(v)) => i64::try_from(*v).ok(),
+        _ => None,
+    }
 }
 
 /// A column whose value is the line's own text. With a string literal beside it, `=` and `IN` are
@@ -135,8 +199,31 @@ mod tests {
     #[test]
     fn the_most_selective_filter_is_chosen() {
         let filters = [cidr_contains("10.0.0.0/8", "srcaddr"), col("dstaddr").eq(lit("10.0.2.25"))];
-        assert_eq!(choose(&filters), vec![b"10.0.2.25".to_vec()]);
-        assert!(choose(&[col("srcport").eq(lit(22))]).is_empty());
+        assert_eq!(choose(&filters).needles, vec![b"10.0.2.25".to_vec()]);
+        assert!(choose(&filters).conditions.is_empty());
+        assert!(choose(&[col("srcport").eq(lit(22))]).needles.is_empty());
+    }
+
+    #[test]
+    fn conditions_on_numeric_columns_are_all_kept() {
+        let ssh = col("srcport").in_list(vec![lit(22), lit(3389)], false).or(col("dstport").eq(lit(22)));
+        let tcp = lit(6).eq(col("protocol"));
+        let chosen = choose(&[ssh, col("action").eq(lit("REJECT")), tcp]);
+        assert_eq!(
+            chosen.conditions,
+            vec![
+                vec![("srcport".to_string(), vec![22, 3389]), ("dstport".to_string(), vec![22])],
+                vec![("protocol".to_string(), vec![6])],
+            ]
+        );
+        assert_eq!(chosen.needles, vec![b"REJECT".to_vec()]);
+        // Not understood: text columns, `line`, other comparisons, mixed ORs, NOT IN, NULL.
+        assert_eq!(condition(&col("srcaddr").eq(lit(22))), None);
+        assert_eq!(condition(&col("line").eq(lit(22))), None);
+        assert_eq!(condition(&col("bytes").gt(lit(22))), None);
+        assert_eq!(condition(&col("srcport").eq(lit(22)).or(col("srcaddr").eq(lit("10.0.0.1")))), None);
+        assert_eq!(condition(&col("srcport").in_list(vec![lit(22)], true)), None);
+        assert_eq!(condition(&col("srcport").eq(lit(ScalarValue::Int32(None)))), None);
     }
 
     #[test]

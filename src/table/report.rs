@@ -44,7 +44,7 @@ pub struct ScanTotals {
     pub objects: u64,
     /// Records loaded.
     pub records: u64,
-    /// Lines passed over unparsed by the pre-filter: they lack the text the query filters on.
+    /// Lines passed over by the pre-filter: they cannot match the query's filters.
     pub passed_over: u64,
     /// Stored bytes read.
     pub bytes: u64,

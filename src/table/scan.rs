@@ -27,7 +27,7 @@ use futures::stream::{BoxStream, StreamExt};
 use object_store::{GetResult, GetResultPayload, ObjectStore, ObjectStoreExt};
 
 use super::report::ScanReport;
-use crate::decode::{FlowDecoderBuilder, ObjectDecoder, Problem};
+use crate::decode::{FlowDecoderBuilder, ObjectDecoder, Prefilter, Problem};
 use crate::source::KeyInfo;
 
 /// How objects are decoded: plain data, the same for every object of a scan.
@@ -55,8 +55,8 @@ pub(crate) struct FlowsSource {
     metrics: ExecutionPlanMetricsSet,
     options: Arc<DecodeOptions>,
     report: Arc<ScanReport>,
-    /// Byte strings one of which every line that can match the query contains (`prefilter`).
-    prefilter: Arc<Vec<Vec<u8>>>,
+    /// What every line that can match the query has (`prefilter`).
+    prefilter: Arc<Prefilter>,
 }
 
 impl FlowsSource {
@@ -64,7 +64,7 @@ impl FlowsSource {
         table_schema: TableSchema,
         options: Arc<DecodeOptions>,
         report: Arc<ScanReport>,
-        prefilter: Vec<Vec<u8>>,
+        prefilter: Prefilter,
     ) -> Self {
         FlowsSource {
             projection: SplitProjection::unprojected(&table_schema),
@@ -150,7 +150,7 @@ struct FlowsOpener {
     options: Arc<DecodeOptions>,
     report: Arc<ScanReport>,
     metrics: BaselineMetrics,
-    prefilter: Arc<Vec<Vec<u8>>>,
+    prefilter: Arc<Prefilter>,
 }
 
 impl FileOpener for FlowsOpener {
