@@ -357,3 +357,43 @@ fn aws_samples_load_with_the_annotated_lines_reported() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("06-nat-gateway.log: line 6: expected 6 fields, found 16"), "{err}");
 }
+
+/// A sorted listing bigger than `--memory-limit` spills to disk and returns exactly the rows of a run
+/// with room to spare. (DataFusion 55's per-partition sorts failed here with "Resources exhausted";
+/// flowq sorts once over all partitions.) A query that cannot spill says which flag to raise.
+#[test]
+fn listings_bigger_than_the_memory_limit_spill_and_give_the_same_rows() {
+    use flowq::generate::{CorpusSpec, write_corpus};
+    let dir = tempfile::tempdir().unwrap();
+    let spec = CorpusSpec {
+        days: 1,
+        objects_per_day: 4,
+        records_per_object: 50_000,
+        incidents: false,
+        default_format_only: true,
+        ..CorpusSpec::default()
+    };
+    write_corpus(&spec, dir.path()).unwrap();
+    let path = dir.path().to_str().unwrap();
+    let sql = "SELECT * FROM flows ORDER BY start, \"end\", source, line";
+    let run = |sql: &str, limit: &str| {
+        let out =
+            flowq().args(["sql", sql, "--path", path, "--format", "csv", "--memory-limit", limit]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        out.stdout
+    };
+    let tight = run(sql, "32");
+    assert_eq!(tight.iter().filter(|b| **b == b'\n').count(), 200_001);
+    assert!(tight == run(sql, "4096"), "the spilled sort returned other rows");
+    let plan = String::from_utf8(run(&format!("EXPLAIN ANALYZE {sql}"), "32")).unwrap();
+    let spills: u64 = plan.split("spill_count=").nth(1).and_then(|s| s.split(',').next()).unwrap().parse().unwrap();
+    assert!(spills > 0, "{plan}");
+
+    // The join's build side holds every column of one side: about 50 MB here.
+    let join = "SELECT a.*, b.line AS other FROM flows a JOIN flows b ON a.start = b.start";
+    flowq()
+        .args(["sql", join, "--path", path, "--format", "csv", "--memory-limit", "32"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("the query needs more than --memory-limit 32 MiB: raise it"));
+}
