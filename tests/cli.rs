@@ -285,6 +285,35 @@ fn unknown_header_fields_become_columns() {
     assert_eq!(rows, [["10.0.0.1", "igw"], ["10.0.0.2", ""]]);
 }
 
+/// Unknown fields are looked for in the first object of each flow log (its format cannot change) and
+/// in every object whose name does not say its flow log. An object that breaks the rule has its field
+/// reported, not dropped silently.
+#[test]
+fn unknown_fields_are_found_once_per_flow_log_and_the_rest_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = |fl: &str, minute: &str| format!("111122223333_vpcflowlogs_us-east-1_{fl}_20240301T00{minute}Z_ab.log");
+    for (file, text) in [
+        (name("fl-a", "00"), "version srcaddr next-hop-type\n2 10.0.0.1 igw\n"),
+        (name("fl-a", "05"), "version srcaddr next-hop-type\n2 10.0.0.2 nat\n"),
+        (name("fl-b", "00"), "version srcaddr az-zone\n2 10.0.0.3 a\n"),
+        (name("fl-b", "05"), "version srcaddr az-zone odd-one\n2 10.0.0.4 b x\n"),
+        ("plain.log".to_string(), "version srcaddr other\n2 10.0.0.5 y\n"),
+    ] {
+        std::fs::write(dir.path().join(file), text).unwrap();
+    }
+    let path = dir.path().to_string_lossy().to_string();
+    let sql = "SELECT srcaddr, next_hop_type, az_zone, other FROM flows ORDER BY srcaddr";
+    let out = flowq().args(["sql", sql, "--path", &path, "--format", "csv"]).output().unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(
+        stdout,
+        "srcaddr,next_hop_type,az_zone,other\n10.0.0.1,igw,,\n10.0.0.2,nat,,\n10.0.0.3,,a,\n10.0.0.4,,b,\n10.0.0.5,,,y\n"
+    );
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("odd-one") && stderr.contains("fl-b_20240301T0005Z"), "{stderr}");
+}
+
 #[test]
 fn fields_names_the_format_of_headerless_objects() {
     let dir = tempfile::tempdir().unwrap();

@@ -153,8 +153,9 @@ impl fmt::Display for Problem {
             }
             ProblemKind::UnboundField { name } => write!(
                 f,
-                "header names field {name:?}, which is not a column of flows (only each object's first header \
-                 is probed for new fields, and `line`/`source` are reserved); its values are not loaded"
+                "header names field {name:?}, which is not a column of flows (new fields are looked for in the \
+                 first header of each flow log's first object, and `line`/`source` are reserved); its values \
+                 are not loaded"
             ),
             ProblemKind::CutShort { value } => {
                 write!(f, "line cut short by the damage, not loaded: {value:?}")

@@ -21,6 +21,9 @@ pub struct KeyInfo {
     /// When the object was written: `[start, end)` in epoch seconds, from the file name's timestamp,
     /// else the hour or day folder.
     pub delivered: Option<(i64, i64)>,
+    /// The flow log that wrote the object (`fl-…`, from the file name). A flow log's format cannot
+    /// change after it is created, so its objects share one header.
+    pub flow_log: Option<String>,
 }
 
 const HOUR: i64 = 3600;
@@ -55,6 +58,7 @@ impl KeyInfo {
             if let Some(minute) = file.minute {
                 info.delivered = Some((minute, minute + 60));
             }
+            info.flow_log = file.flow_log;
         }
         info
     }
@@ -149,6 +153,8 @@ struct FileName {
     region: Option<String>,
     /// Epoch seconds of the `YYYYMMDDTHHmmZ` stamp.
     minute: Option<i64>,
+    /// The flow log id, `fl-…`.
+    flow_log: Option<String>,
 }
 
 impl FileName {
@@ -162,6 +168,7 @@ impl FileName {
             account: Some(parts[0].to_string()),
             region: is_region(parts[2]).then(|| parts[2].to_string()),
             minute,
+            flow_log: parts[3].starts_with("fl-").then(|| parts[3].to_string()),
         }
     }
 }
@@ -214,6 +221,8 @@ mod tests {
         assert_eq!(info.region.as_deref(), Some("us-east-1"));
         let t = ts("2018-06-20 16:20");
         assert_eq!(info.delivered, Some((t, t + 60)));
+        assert_eq!(info.flow_log.as_deref(), Some("fl-1234abcd"));
+        assert_eq!(KeyInfo::parse("AWSLogs/123456789012/vpcflowlogs/us-east-1/2018/06/20/x.log.gz").flow_log, None);
     }
 
     #[test]
