@@ -426,3 +426,17 @@ fn listings_bigger_than_the_memory_limit_spill_and_give_the_same_rows() {
         .code(1)
         .stderr(predicate::str::contains("the query needs more than --memory-limit 32 MiB: raise it"));
 }
+
+/// `EXPLAIN ANALYZE` counts each row the scan returns once (it counted them twice) and shows the time
+/// spent decoding.
+#[test]
+fn explain_analyze_counts_the_scanned_rows_once() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.log"), "version srcaddr bytes\n2 10.0.0.1 5\n2 10.0.0.2 6\n2 10.0.0.3 7\n")
+        .unwrap();
+    let sql = "EXPLAIN ANALYZE SELECT srcaddr FROM flows";
+    let out = flowq().args(["sql", sql, "--path", &dir.path().to_string_lossy(), "--format", "csv"]).output().unwrap();
+    let plan = String::from_utf8(out.stdout).unwrap();
+    let scan = plan.lines().find(|l| l.contains("DataSourceExec")).unwrap();
+    assert!(scan.contains("output_rows=3,") && scan.contains("elapsed_compute="), "{scan}");
+}
