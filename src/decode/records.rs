@@ -204,6 +204,16 @@ impl FlowDecoderBuilder {
         if prefilter.needles.iter().any(Vec::is_empty) {
             prefilter.needles.clear();
         }
+        // Each line is searched for each string: a string twice, or one that holds another (a line
+        // with it has the other too), is searched for once, as the shorter one.
+        prefilter.needles.sort_by_key(Vec::len);
+        let mut needles: Vec<Vec<u8>> = Vec::with_capacity(prefilter.needles.len());
+        for needle in prefilter.needles {
+            if !needles.iter().any(|kept| memmem::find(&needle, kept).is_some()) {
+                needles.push(needle);
+            }
+        }
+        prefilter.needles = needles;
         self.prefilter = prefilter;
         self
     }
@@ -880,5 +890,15 @@ mod tests {
         assert_eq!(parse_int(b"999999999999999999", FieldKind::Int64), Ok(Some(999_999_999_999_999_999)));
         assert_eq!(parse_int(b"-9223372036854775808", FieldKind::Int64), Err(()));
         assert_eq!(parse_int(b"-42", FieldKind::Int32), Ok(Some(-42)));
+    }
+
+    #[test]
+    fn each_line_is_searched_once_for_strings_that_hold_each_other() {
+        let needles = ["10.0.1.5", "10.0.1.", "10.0.1.5", "eni-1", "10.0.1.", "eni-12"];
+        let prefilter =
+            Prefilter { needles: needles.iter().map(|n| n.as_bytes().to_vec()).collect(), conditions: Vec::new() };
+        let decoder = FlowDecoderBuilder::new(fields::file_schema(&[])).with_prefilter(prefilter).build();
+        let kept: Vec<&[u8]> = decoder.needles.iter().map(|n| n.needle()).collect();
+        assert_eq!(kept, vec![b"eni-1".as_slice(), b"10.0.1.".as_slice()]);
     }
 }
