@@ -276,6 +276,23 @@ fn regression_members_of_the_same_size_are_all_read() {
 }
 
 #[test]
+fn regression_a_single_member_whose_size_also_appears_earlier_is_read_whole_and_alike() {
+    // The trailer's size field appearing earlier in the object (here in the header's extra field)
+    // does not prove a second member; the CRC-32 decides, and the rows are the plain text's.
+    let text = numbered(300);
+    let size = (text.len() as u32).to_le_bytes().to_vec();
+    let mut gz = flate2::GzBuilder::new().extra(size.clone()).write(Vec::new(), flate2::Compression::fast());
+    gz.write_all(text.as_bytes()).unwrap();
+    let stored = gz.finish().unwrap();
+    assert_eq!(&stored[stored.len() - 4..], size.as_slice());
+    let (gz_batches, gz_problems) = decode(&stored, all_columns(), usize::MAX, 8192, None);
+    let (plain_batches, _) = decode(text.as_bytes(), all_columns(), usize::MAX, 8192, None);
+    assert!(gz_problems.is_empty(), "{gz_problems:?}");
+    assert_eq!(rows(&gz_batches).len(), 300);
+    assert_eq!(rows(&gz_batches), rows(&plain_batches));
+}
+
+#[test]
 fn regression_objects_too_big_to_hold_whole_are_streamed_with_the_same_rows() {
     // Stored without compression, so that the stored object is over the limit for holding it whole.
     let mut text = String::from("version srcaddr bytes\n");

@@ -7,7 +7,8 @@
 //! Gzip is inflated in one of two ways, with the same result. An object of one gzip member (what AWS
 //! delivers: objects of at most ~75 MB of text) is held whole and inflated in one call by libdeflate,
 //! about twice as fast as streaming (`benches/decode.rs`, group `gunzip`); memory is then the object's
-//! stored bytes plus its text. Anything else — several members, a stored object over
+//! stored bytes plus its text (a scan hands each object the buffer of the one before, see
+//! [`ObjectDecoder::lend_buffer`]). Anything else — several members, a stored object over
 //! [`WHOLE_STORED_LIMIT`], a declared text size over [`WHOLE_TEXT_LIMIT`], damage — is inflated by a
 //! streaming decoder (flate2 on zlib-rs), whose memory is bounded by the chunk size times the
 //! compression ratio whatever the object's size. Damage found by libdeflate is re-read by the streaming
@@ -112,6 +113,8 @@ pub struct ObjectDecoder {
     /// Decoded text not yet handed to `records`, from `text_pos` on.
     text: Vec<u8>,
     text_pos: usize,
+    /// A buffer to inflate a whole object into (see [`ObjectDecoder::lend_buffer`]).
+    spare: Vec<u8>,
     /// No more stored bytes will come.
     finished: bool,
     /// The stored bytes were cut off by [`ObjectDecoder::abort`]: the gzip stream is not expected to
@@ -133,6 +136,7 @@ impl ObjectDecoder {
             stored_pos: 0,
             text: Vec::new(),
             text_pos: 0,
+            spare: Vec::new(),
             finished: false,
             aborted: false,
             done: false,
@@ -177,15 +181,37 @@ impl ObjectDecoder {
             self.choose_encoding();
         }
         if let Encoding::GzipWhole = self.encoding {
-            self.compact_text();
-            if inflate_whole(&self.stored, &mut self.text) {
+            let mut text = std::mem::take(&mut self.spare);
+            if inflate_whole(&self.stored, &mut text) {
                 // All of the text is in hand, as if the object had been plain text.
+                self.text = text;
+                self.text_pos = 0;
                 self.stored = Vec::new();
                 self.encoding = Encoding::Plain;
             } else {
+                self.spare = text;
                 self.stream();
             }
         }
+    }
+
+    /// Lends the decoder a buffer to inflate a whole gzip object into, before
+    /// [`ObjectDecoder::finish`]: typically the one an earlier object's text was in
+    /// ([`ObjectDecoder::take_buffer`]), so that tens of megabytes are not allocated and zeroed again
+    /// for every object. What it holds is ignored.
+    pub fn lend_buffer(&mut self, buffer: Vec<u8>) {
+        self.spare = buffer;
+    }
+
+    /// Once the object is done, the biggest buffer it used, for the next object's
+    /// [`ObjectDecoder::lend_buffer`]; before that, an empty one.
+    pub fn take_buffer(&mut self) -> Vec<u8> {
+        if !self.done {
+            return Vec::new();
+        }
+        let text = std::mem::take(&mut self.text);
+        let spare = std::mem::take(&mut self.spare);
+        if text.capacity() >= spare.capacity() { text } else { spare }
     }
 
     /// The next full batch, or at the end of the object the last short one; `None` when more input
@@ -365,15 +391,16 @@ impl ObjectDecoder {
     }
 }
 
-/// Inflates `stored` onto the end of `text` in one call when it is exactly one gzip member of a size
-/// allowed whole; false (and `text` unchanged) when it is not, or is damaged: the caller then streams
-/// it, which finds the same text and reports the same damage.
+/// Inflates `stored` into `text` (whatever it held) in one call when it is exactly one gzip member of
+/// a size allowed whole; false when it is not, or is damaged: the caller then streams it, which finds
+/// the same text and reports the same damage.
 ///
 /// libdeflate checks the CRC-32 and size in the trailer of the member it inflated, but does not say
 /// where that member ended, and ignores whatever follows it. The member ends at the end of the object
 /// exactly when the first place its trailer (the CRC-32 and size of the text just inflated, 8 bytes)
 /// appears in the object is the object's last 8 bytes: a second member after it would put the first
-/// member's trailer earlier.
+/// member's trailer earlier. Usually the size alone (the trailer's last 4 bytes) appears nowhere
+/// else in the object, which proves the same without a second CRC-32 pass over the text.
 fn inflate_whole(stored: &[u8], text: &mut Vec<u8>) -> bool {
     if stored.len() < GZIP_MIN_MEMBER || stored.len() > WHOLE_STORED_LIMIT {
         return false;
@@ -385,19 +412,18 @@ fn inflate_whole(stored: &[u8], text: &mut Vec<u8>) -> bool {
     if declared > WHOLE_TEXT_LIMIT {
         return false;
     }
-    let start = text.len();
-    text.resize(start + declared, 0);
-    let whole = match libdeflater::Decompressor::new().gzip_decompress(stored, &mut text[start..]) {
+    // What the buffer held is overwritten: only growing it zeroes memory.
+    text.resize(declared, 0);
+    match libdeflater::Decompressor::new().gzip_decompress(stored, text) {
         Ok(len) if len == declared => {
-            let mut expected = [0u8; 8];
-            expected[..4].copy_from_slice(&libdeflater::crc32(&text[start..]).to_le_bytes());
-            expected[4..].copy_from_slice(&stored[trailer + 4..]);
-            memmem::find(stored, &expected) == Some(trailer)
+            let size = &stored[trailer + 4..];
+            memmem::find(stored, size) == Some(trailer + 4) || {
+                let mut expected = [0u8; 8];
+                expected[..4].copy_from_slice(&libdeflater::crc32(text).to_le_bytes());
+                expected[4..].copy_from_slice(size);
+                memmem::find(stored, &expected) == Some(trailer)
+            }
         }
         _ => false,
-    };
-    if !whole {
-        text.truncate(start);
     }
-    whole
 }

@@ -10,7 +10,7 @@
 //!   `strict` does it fail the query, since `DataSourceExec` stops at the first error.
 
 use std::io::{Read, Seek, SeekFrom};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::common::Result;
@@ -95,6 +95,7 @@ impl FileSource for FlowsSource {
             report: Arc::clone(&self.report),
             metrics: BaselineMetrics::new(&self.metrics, partition),
             prefilter: Arc::clone(&self.prefilter),
+            buffer: Arc::default(),
         });
         ProjectionOpener::try_new(self.projection.clone(), opener, file_schema)
     }
@@ -151,6 +152,9 @@ struct FlowsOpener {
     report: Arc<ScanReport>,
     metrics: BaselineMetrics,
     prefilter: Arc<Prefilter>,
+    /// The text buffer of the partition's last object, lent to the next (one object of a partition
+    /// is decoded at a time).
+    buffer: Arc<Mutex<Vec<u8>>>,
 }
 
 impl FileOpener for FlowsOpener {
@@ -178,6 +182,7 @@ impl FileOpener for FlowsOpener {
             opened: false,
             listed_size: file.object_meta.size,
             finished: false,
+            buffer: Arc::clone(&self.buffer),
         };
         let location = file.object_meta.location;
         Ok(Box::pin(async move {
@@ -261,6 +266,7 @@ struct ObjectStream {
     /// The size the listing gave: a body longer or shorter than it is not the object that was listed.
     listed_size: u64,
     finished: bool,
+    buffer: Arc<Mutex<Vec<u8>>>,
 }
 
 impl ObjectStream {
@@ -310,6 +316,9 @@ impl ObjectStream {
                 }
                 None if self.decoder.is_done() => {
                     self.finished = true;
+                    if let Ok(mut buffer) = self.buffer.lock() {
+                        *buffer = self.decoder.take_buffer();
+                    }
                     if self.opened {
                         self.report.object_done(self.decoder.records(), self.decoder.passed_over());
                     }
@@ -323,6 +332,9 @@ impl ObjectStream {
                             self.listed_size
                         ));
                     } else {
+                        // A poisoned lock only costs a new buffer.
+                        let buffer = self.buffer.lock().map(|mut b| std::mem::take(&mut *b)).unwrap_or_default();
+                        self.decoder.lend_buffer(buffer);
                         self.decoder.finish();
                     }
                 }
