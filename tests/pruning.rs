@@ -1,5 +1,7 @@
 //! Pruning by key never changes an answer: the same query over the pruned listing and over every
-//! object gives identical rows. And the generator reproduces the checked-in fixtures byte for byte.
+//! object gives identical rows. The generator reproduces the checked-in fixtures byte for byte. And
+//! what is read is what was listed: a local file is read to its last byte, and one that grew, shrank
+//! or vanished after the listing is reported with its path.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -67,4 +69,64 @@ fn the_generator_reproduces_the_fixtures() {
         assert_eq!(a.strip_prefix(dir.path()).unwrap(), b.strip_prefix(fixtures().join("AWSLogs")).unwrap());
         assert_eq!(std::fs::read(a).unwrap(), std::fs::read(b).unwrap(), "{}", b.display());
     }
+}
+
+/// Plain-text records of `len` bytes in all (the first one padded with spaces), all with `bytes` 7.
+fn records_of_length(len: usize) -> (String, usize) {
+    let line = "2 123456789010 eni-1 10.0.0.1 10.0.0.2 443 49152 6 10 7 1700000000 1700000060 ACCEPT OK\n";
+    let count = len / line.len();
+    let pad = len % line.len();
+    let text = format!("2{}{}", " ".repeat(pad), &line[1..]) + &line.repeat(count - 1);
+    assert_eq!(text.len(), len);
+    (text, count)
+}
+
+#[tokio::test]
+async fn local_files_are_read_to_the_byte_and_changes_after_the_listing_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name);
+    // Sizes around the local reader's pieces: in place up to 256 KiB, then 4 MiB per blocking read.
+    let sizes = [("a-small", 10_000), ("b-at-the-limit", 256 << 10), ("c-pieces", 8 << 20), ("d-odd", (9 << 20) + 17)];
+    let mut expected = Vec::new();
+    for (name, size) in sizes {
+        let (text, count) = records_of_length(size);
+        std::fs::write(path(name), text).unwrap();
+        expected.push((path(name).display().to_string(), count as i64));
+    }
+    for name in ["e-grows", "f-shrinks", "g-vanishes"] {
+        std::fs::write(path(name), records_of_length(300 << 10).0).unwrap();
+    }
+    let selection = Selection { paths: vec![dir.path().display().to_string()], ..Selection::default() };
+    let listing = list_local(&selection).unwrap();
+    assert_eq!(listing.objects.len(), 7);
+    let mut grows = std::fs::OpenOptions::new().append(true).open(path("e-grows")).unwrap();
+    std::io::Write::write_all(&mut grows, b"2 1 eni-1 - - - - - - - 1700000000 1700000060 - NODATA\n").unwrap();
+    std::fs::File::options().write(true).open(path("f-shrinks")).unwrap().set_len(1000).unwrap();
+    std::fs::remove_file(path("g-vanishes")).unwrap();
+
+    let engine =
+        Engine::open(vec![Source::local(listing)], DecodeOptions::default(), &Filters::default(), None).await.unwrap();
+    let sql = "SELECT source, count(*) AS n, sum(bytes) AS b FROM flows GROUP BY source ORDER BY source";
+    let batches = engine.sql(sql, None).await.unwrap().collect().await.unwrap();
+    let table = pretty_format_batches(&batches).unwrap().to_string();
+    let rows: Vec<Vec<&str>> = table
+        .lines()
+        .filter(|line| line.starts_with("| /"))
+        .map(|line| line.split('|').map(str::trim).filter(|cell| !cell.is_empty()).collect())
+        .collect();
+    for (name, count) in &expected {
+        let want = [name.clone(), count.to_string(), (count * 7).to_string()];
+        assert!(rows.iter().any(|row| *row == want), "{name}: {table}");
+    }
+    let problems: Vec<String> = engine.report().problems().iter().map(|p| p.to_string()).collect();
+    let about = |name: &str| problems.iter().filter(|p| p.contains(name)).cloned().collect::<Vec<_>>();
+    assert!(about("e-grows").iter().any(|p| p.contains("more than the 307200 bytes listed")), "{problems:?}");
+    assert!(about("f-shrinks").iter().any(|p| p.contains("read 1000 of the 307200 bytes listed")), "{problems:?}");
+    let gone = about("g-vanishes");
+    assert!(
+        gone.iter().any(|p| p.contains(&path("g-vanishes").display().to_string())
+            && p.contains("the file is gone (deleted since it was listed?)")),
+        "{problems:?}"
+    );
+    assert!(engine.report().totals().skipped_anything());
 }

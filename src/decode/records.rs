@@ -151,7 +151,8 @@ pub struct FlowDecoderBuilder {
     batch_size: usize,
     fields: Option<Vec<String>>,
     key_values: Vec<(String, Arc<str>)>,
-    table_schema: Option<SchemaRef>,
+    /// Columns of the table for fields that are not in the catalogue.
+    unknown_columns: Vec<String>,
     prefilter: Prefilter,
 }
 
@@ -159,11 +160,11 @@ impl FlowDecoderBuilder {
     /// A builder for batches of `schema`: a projection of [`fields::file_schema`], columns by name.
     pub fn new(schema: SchemaRef) -> Self {
         FlowDecoderBuilder {
+            unknown_columns: unknown_columns(&schema),
             schema,
             batch_size: DEFAULT_BATCH_SIZE,
             fields: None,
             key_values: Vec::new(),
-            table_schema: None,
             prefilter: Prefilter::default(),
         }
     }
@@ -192,7 +193,7 @@ impl FlowDecoderBuilder {
     /// The whole table's file schema, of which `schema` is a projection. A header field that is not a
     /// column of it is reported as unbound rather than dropped silently. Default: `schema` itself.
     pub fn with_table_schema(mut self, table_schema: SchemaRef) -> Self {
-        self.table_schema = Some(table_schema);
+        self.unknown_columns = unknown_columns(&table_schema);
         self
     }
 
@@ -220,13 +221,6 @@ impl FlowDecoderBuilder {
 
     /// The decoder.
     pub fn build(self) -> FlowDecoder {
-        let table_schema = self.table_schema.as_ref().unwrap_or(&self.schema);
-        let unknown_columns = table_schema
-            .fields()
-            .iter()
-            .map(|f| f.name().clone())
-            .filter(|n| n != LINE_COLUMN && fields::known_kind(n).is_none())
-            .collect();
         let columns = self
             .schema
             .fields()
@@ -242,7 +236,7 @@ impl FlowDecoderBuilder {
             batch_size: self.batch_size,
             explicit: self.fields.map(|f| Format::new(&f, false)),
             key_values: self.key_values,
-            unknown_columns,
+            unknown_columns: self.unknown_columns,
             columns,
             format: None,
             rows: 0,
@@ -261,6 +255,16 @@ impl FlowDecoderBuilder {
             passed_over: 0,
         }
     }
+}
+
+/// The columns of `schema` for fields that are not in the catalogue.
+fn unknown_columns(schema: &SchemaRef) -> Vec<String> {
+    schema
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .filter(|n| n != LINE_COLUMN && fields::known_kind(n).is_none())
+        .collect()
 }
 
 /// Decodes the text of one object into batches. See the module docs.

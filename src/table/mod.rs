@@ -69,12 +69,13 @@ impl FlowsTable {
         let mut order: Vec<&ObjectRef> = self.objects.iter().collect();
         order.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.name.cmp(&b.name)));
         let mut groups: Vec<(u64, Vec<PartitionedFile>)> = (0..n.max(1)).map(|_| (0, Vec::new())).collect();
+        let local = self.store_url == ObjectStoreUrl::local_filesystem();
         for object in order {
             let Some(lightest) = groups.iter_mut().min_by_key(|(size, _)| *size) else {
                 break;
             };
             lightest.0 += object.size;
-            lightest.1.push(partitioned_file(object));
+            lightest.1.push(partitioned_file(object, local));
         }
         // With no objects, one empty group: an empty table, not a plan without partitions.
         let groups: Vec<FileGroup> =
@@ -83,7 +84,8 @@ impl FlowsTable {
     }
 }
 
-fn partitioned_file(object: &ObjectRef) -> PartitionedFile {
+/// The scan's file for a listed object; a local object's name is the path of its file.
+fn partitioned_file(object: &ObjectRef, local: bool) -> PartitionedFile {
     let meta = ObjectMeta {
         location: object_path(&object.location),
         last_modified: chrono::DateTime::UNIX_EPOCH,
@@ -93,7 +95,11 @@ fn partitioned_file(object: &ObjectRef) -> PartitionedFile {
     };
     PartitionedFile::new_from_meta(meta)
         .with_partition_values(vec![ScalarValue::Utf8View(Some(object.name.clone()))])
-        .with_extension(ObjectInfo { name: object.name.clone(), key: object.key.clone() })
+        .with_extension(ObjectInfo {
+            name: object.name.clone(),
+            key: object.key.clone(),
+            file: local.then(|| object.name.clone().into()),
+        })
 }
 
 /// The store path of a listed location (already encoded by the listing).

@@ -9,7 +9,9 @@
 //! - a problem in an object is recorded in the [`ScanReport`] and the scan goes on; only under
 //!   `strict` does it fail the query, since `DataSourceExec` stops at the first error.
 
-use std::io::{Read, Seek, SeekFrom};
+use std::fs::File;
+use std::io::Read;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use datafusion::arrow::array::RecordBatch;
@@ -23,8 +25,8 @@ use datafusion::error::DataFusionError;
 use datafusion::physical_expr::projection::ProjectionExprs;
 use datafusion::physical_plan::PhysicalExpr;
 use datafusion::physical_plan::metrics::{BaselineMetrics, ExecutionPlanMetricsSet};
-use futures::stream::{BoxStream, StreamExt};
-use object_store::{GetResult, GetResultPayload, ObjectStore, ObjectStoreExt};
+use futures::stream::{BoxStream, StreamExt, TryStreamExt};
+use object_store::{ObjectStore, ObjectStoreExt};
 
 use super::report::ScanReport;
 use crate::decode::{FlowDecoderBuilder, ObjectDecoder, Prefilter, Problem};
@@ -44,6 +46,8 @@ pub struct DecodeOptions {
 pub(crate) struct ObjectInfo {
     pub name: String,
     pub key: KeyInfo,
+    /// For a local object: its file, read directly (see [`local_chunks`]).
+    pub file: Option<PathBuf>,
 }
 
 /// The `FileSource` of the `flows` table.
@@ -86,15 +90,17 @@ impl FileSource for FlowsSource {
         partition: usize,
     ) -> Result<Arc<dyn FileOpener>> {
         let file_schema = self.table_schema.file_schema();
+        let decoder = FlowDecoderBuilder::new(Arc::new(file_schema.project(&self.projection.file_indices)?))
+            .with_table_schema(Arc::clone(file_schema))
+            .with_batch_size(self.batch_size.unwrap_or(crate::decode::DEFAULT_BATCH_SIZE))
+            .with_fields(self.options.fields.clone())
+            .with_prefilter(self.prefilter.as_ref().clone());
         let opener = Arc::new(FlowsOpener {
             store,
-            table_schema: Arc::clone(file_schema),
-            schema: Arc::new(file_schema.project(&self.projection.file_indices)?),
-            batch_size: self.batch_size.unwrap_or(crate::decode::DEFAULT_BATCH_SIZE),
-            options: Arc::clone(&self.options),
+            decoder,
+            strict: self.options.strict,
             report: Arc::clone(&self.report),
             metrics: BaselineMetrics::new(&self.metrics, partition),
-            prefilter: Arc::clone(&self.prefilter),
             buffer: Arc::default(),
         });
         ProjectionOpener::try_new(self.projection.clone(), opener, file_schema)
@@ -143,15 +149,11 @@ impl FileSource for FlowsSource {
 
 struct FlowsOpener {
     store: Arc<dyn ObjectStore>,
-    /// Every file column of the table.
-    table_schema: arrow::datatypes::SchemaRef,
-    /// The projected file columns to build.
-    schema: arrow::datatypes::SchemaRef,
-    batch_size: usize,
-    options: Arc<DecodeOptions>,
+    /// The record decoder of every object, but for what the object's key says.
+    decoder: FlowDecoderBuilder,
+    strict: bool,
     report: Arc<ScanReport>,
     metrics: BaselineMetrics,
-    prefilter: Arc<Prefilter>,
     /// The text buffer of the partition's last object, lent to the next (one object of a partition
     /// is decoded at a time).
     buffer: Arc<Mutex<Vec<u8>>>,
@@ -163,20 +165,18 @@ impl FileOpener for FlowsOpener {
             .extension::<ObjectInfo>()
             .cloned()
             .ok_or_else(|| DataFusionError::Internal(format!("no object info for {}", file.object_meta.location)))?;
-        let decoder = FlowDecoderBuilder::new(Arc::clone(&self.schema))
-            .with_table_schema(Arc::clone(&self.table_schema))
-            .with_batch_size(self.batch_size)
-            .with_fields(self.options.fields.clone())
+        let decoder = self
+            .decoder
+            .clone()
             .with_key_value("account_id", info.key.account.as_deref())
             .with_key_value("region", info.key.region.as_deref())
-            .with_prefilter(self.prefilter.as_ref().clone())
             .build();
         let store = Arc::clone(&self.store);
         let state = ObjectStream {
             chunks: None,
             decoder: ObjectDecoder::new(decoder),
             object: Arc::new(info),
-            strict: self.options.strict,
+            strict: self.strict,
             report: Arc::clone(&self.report),
             metrics: self.metrics.clone(),
             opened: false,
@@ -187,18 +187,25 @@ impl FileOpener for FlowsOpener {
         let location = file.object_meta.location;
         Ok(Box::pin(async move {
             let mut state = state;
-            match store.get(&location).await {
-                Ok(result) => {
-                    state.opened = true;
-                    state.chunks = Some(chunks(result));
-                }
-                Err(err) => {
-                    let text = err.to_string();
-                    match crate::source::read_error_hint(&text) {
-                        Some(hint) => state.decoder.abort(&format!("{hint} ({text})")),
-                        None => state.decoder.abort(&text),
+            let opened = match &state.object.file {
+                Some(path) => local_chunks(path.clone(), state.listed_size).map_err(|err| local_error(&err)),
+                None => match store.get(&location).await {
+                    Ok(result) => Ok(result.into_stream().map_err(|err| err.to_string()).boxed()),
+                    Err(err) => {
+                        let text = err.to_string();
+                        Err(match crate::source::read_error_hint(&text) {
+                            Some(hint) => format!("{hint} ({text})"),
+                            None => text,
+                        })
                     }
+                },
+            };
+            match opened {
+                Ok(chunks) => {
+                    state.opened = true;
+                    state.chunks = Some(chunks);
                 }
+                Err(reason) => state.decoder.abort(&reason),
             }
             Ok(futures::stream::unfold(state, ObjectStream::next).boxed())
         }))
@@ -206,56 +213,61 @@ impl FileOpener for FlowsOpener {
 }
 
 /// Local files are read in pieces this large.
-const LOCAL_PIECE: u64 = 4 << 20;
+const LOCAL_PIECE: usize = 4 << 20;
 
 /// Local files this small are read at once, without a blocking task.
 const LOCAL_SMALL: u64 = 256 << 10;
 
-/// The stored bytes of an object as a stream of chunks. object_store reads a local file 8 KiB per
-/// blocking task, which costs more in task switches than the scan spends decoding (measured: a scan
-/// on 2 cores used 1.4 of them); local files are read here in pieces of [`LOCAL_PIECE`] instead.
-fn chunks(result: GetResult) -> BoxStream<'static, object_store::Result<bytes::Bytes>> {
-    let range = result.range.clone();
-    let GetResultPayload::File(mut file, path) = result.payload else { return result.into_stream() };
-    let failed = move |err: std::io::Error| object_store::Error::Generic {
-        store: "LocalFileSystem",
-        source: format!("{}: {err}", path.display()).into(),
-    };
-    if range.end - range.start <= LOCAL_SMALL {
-        // A blocking task per small file costs more than reading it here (measured: 4,000 objects of
-        // 10 KB spent a fifth of their time switching tasks).
-        let mut piece = Vec::new();
-        let read = file
-            .seek(SeekFrom::Start(range.start))
-            .and_then(|_| (&mut file).take(range.end - range.start).read_to_end(&mut piece));
-        return futures::stream::iter([read.map(|_| bytes::Bytes::from(piece)).map_err(failed)]).boxed();
+/// The stored bytes of an object, chunk by chunk; an error says why the rest could not be read.
+type Chunks = BoxStream<'static, std::result::Result<bytes::Bytes, String>>;
+
+/// The bytes of a local file, read to its end, as a stream of chunks.
+///
+/// Read here rather than through object_store, whose local store opens every file in a blocking task
+/// and then reads it 8 KiB per blocking task: task switches cost more than the scan spends decoding
+/// (measured: a scan on 2 cores used 1.4 of them; 4,000 objects of 10 KB spent a fifth of their time
+/// switching tasks). A file is opened in place; one of at most [`LOCAL_SMALL`] bytes is read in place
+/// too, a bigger one in pieces of [`LOCAL_PIECE`], a blocking task each. A file that grew or shrank
+/// since it was listed is caught by the scan's listed-size check.
+fn local_chunks(path: PathBuf, listed_size: u64) -> std::io::Result<Chunks> {
+    let mut file = File::open(path)?;
+    if listed_size <= LOCAL_SMALL {
+        // One byte more than listed, so that a file that grew is noticed.
+        let mut piece = Vec::with_capacity(listed_size as usize + 1);
+        (&mut file).take(listed_size + 1).read_to_end(&mut piece)?;
+        return Ok(futures::stream::iter([Ok(bytes::Bytes::from(piece))]).boxed());
     }
-    futures::stream::try_unfold((file, range.start, range.end), move |(mut file, at, end)| {
-        let failed = failed.clone();
-        async move {
-            if at >= end {
-                return Ok(None);
-            }
-            let read = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
-                file.seek(SeekFrom::Start(at))?;
-                let mut piece = Vec::new();
-                (&mut file).take(LOCAL_PIECE.min(end - at)).read_to_end(&mut piece)?;
-                Ok((file, piece))
-            })
-            .await
-            .map_err(|err| failed(std::io::Error::other(err)))?;
-            let (file, piece) = read.map_err(&failed)?;
-            // A file cut short ends the stream early; the scan's listed-size check reports it.
-            let next = if piece.is_empty() { end } else { at + piece.len() as u64 };
-            Ok(Some((bytes::Bytes::from(piece), (file, next, end))))
+    let pieces = futures::stream::try_unfold(Some(file), |file| async move {
+        let Some(mut file) = file else { return Ok(None) };
+        let read = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
+            let mut piece = Vec::with_capacity(LOCAL_PIECE);
+            (&mut file).take(LOCAL_PIECE as u64).read_to_end(&mut piece)?;
+            Ok((file, piece))
+        })
+        .await
+        .map_err(|err| err.to_string())?;
+        let (file, piece) = read.map_err(|err| local_error(&err))?;
+        if piece.is_empty() {
+            return Ok(None);
         }
-    })
-    .boxed()
+        // A short piece is the end of the file.
+        let next = (piece.len() == LOCAL_PIECE).then_some(file);
+        Ok(Some((bytes::Bytes::from(piece), next)))
+    });
+    Ok(pieces.boxed())
+}
+
+/// Why a local file could not be read (the object's name is the file's path).
+fn local_error(err: &std::io::Error) -> String {
+    match err.kind() {
+        std::io::ErrorKind::NotFound => format!("the file is gone (deleted since it was listed?) ({err})"),
+        _ => err.to_string(),
+    }
 }
 
 /// One object being read: chunks in, batches out.
 struct ObjectStream {
-    chunks: Option<BoxStream<'static, object_store::Result<bytes::Bytes>>>,
+    chunks: Option<Chunks>,
     decoder: ObjectDecoder,
     object: Arc<ObjectInfo>,
     strict: bool,
@@ -312,7 +324,7 @@ impl ObjectStream {
                 }
                 Some(Err(err)) => {
                     self.chunks = None;
-                    self.decoder.abort(&err.to_string());
+                    self.decoder.abort(&err);
                 }
                 None if self.decoder.is_done() => {
                     self.finished = true;
