@@ -347,6 +347,7 @@ fn bad_values_are_refused_before_reading() {
         (&["--format", "xml"], "unknown format \"xml\""),
         (&["--limit", "0"], "--limit must be at least 1"),
         (&["--fields", "version srcaddr version"], "--fields names \"version\" twice"),
+        (&["--memory-limit", "16"], "16 is not in 32.."),
     ];
     for (args, message) in cases {
         flowq()

@@ -92,9 +92,10 @@ pub struct GlobalArgs {
     pub quiet: bool,
     /// Memory for sorts, aggregations and joins, in MiB; beyond it sorts and aggregations spill to
     /// the temporary directory, so a listing of millions of rows runs in bounded memory. A query
-    /// that cannot spill (a large join) fails with "Resources exhausted": raise it.
+    /// that cannot spill (a large join) fails with "Resources exhausted": raise it. At least 32: a
+    /// sort that spills keeps 10 MiB back to merge what it spilled.
     #[arg(long, global = true, value_name = "MIB", default_value_t = 256,
-          value_parser = clap::value_parser!(u64).range(16..), help_heading = "Input")]
+          value_parser = clap::value_parser!(u64).range(32..), help_heading = "Input")]
     pub memory_limit: u64,
 }
 
