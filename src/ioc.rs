@@ -122,6 +122,8 @@ impl fmt::Display for ListProblem {
 /// What a list held.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndicatorList {
+    /// The list, as named when it was read.
+    pub list: String,
     /// How it was read.
     pub format: ListFormat,
     /// Its address indicators, in the order of the list.
@@ -191,6 +193,7 @@ impl IndicatorList {
             }
         }
         IndicatorList {
+            list: list.to_string(),
             format,
             indicators: reader.indicators,
             problems: reader.problems,

@@ -421,3 +421,129 @@ fn prefiltered_and_plain_paths_give_the_same_rows() {
     let records: u64 = stderr.split(" records").next().and_then(|s| s.rsplit(' ').next()).unwrap().parse().unwrap();
     assert!(passed > 10_000 && records < 1_000, "{stderr}");
 }
+
+#[test]
+fn sweep_lists_every_flow_of_every_indicator_and_sums_them() {
+    let (dir, recs) = corpus();
+    let lists = tempfile::tempdir().unwrap();
+    let txt = lists.path().join("threats.txt");
+    std::fs::write(&txt, "# plain text\n198.51.100.77\n203.0.113.0/24\nnot-an-address\n").unwrap();
+    let otx = lists.path().join("otx.csv");
+    std::fs::write(
+        &otx,
+        "Indicator type, Indicator, Description\nIPv6, 2001:db8::/32, a v6 block\n\
+         IPv4, 203.0.113.12, inside the /24 of the other list\ndomain, evil.example, not swept\n",
+    )
+    .unwrap();
+    let (txt, otx) = (txt.display().to_string(), otx.display().to_string());
+    let indicators = [
+        ("198.51.100.77", txt.as_str(), 2),
+        ("203.0.113.0/24", txt.as_str(), 3),
+        ("2001:db8::/32", otx.as_str(), 2),
+        ("203.0.113.12", otx.as_str(), 3),
+    ];
+    let sweep = |extra: &[&str]| {
+        let out = common::flowq()
+            .args(["sweep", "--ioc", &txt, "--ioc", &otx, "--path", &dir, "--format", "csv"])
+            .args(extra)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(3), "an unreadable entry is a skipped one: {stderr}");
+        assert!(
+            stderr.contains(&format!("{txt}: line 4: not an IP address or CIDR block: \"not-an-address\"")),
+            "{stderr}"
+        );
+        assert!(stderr.contains(&format!("{otx}: OTX CSV: 2 indicators, 1 of other kinds left out")), "{stderr}");
+        common::parse_csv(&String::from_utf8(out.stdout).unwrap())
+    };
+
+    // Every (flow, indicator) pair, in flowq's order: by flow, then by the indicator's place.
+    let mut flows: Vec<&Rec> = recs.iter().collect();
+    flows.sort_by_key(|r| {
+        (r.int("start").unwrap_or(i64::MAX), r.int("end").unwrap_or(i64::MAX), r.source.clone(), r.line)
+    });
+    let sides = ["srcaddr", "dstaddr", "pkt_srcaddr", "pkt_dstaddr"];
+    let mut expected = Vec::new();
+    for r in &flows {
+        for (indicator, list, list_line) in indicators {
+            let matched: Vec<&str> = sides.iter().copied().filter(|c| in_cidr(r.get(c), indicator)).collect();
+            if matched.is_empty() {
+                continue;
+            }
+            let from = matched.iter().any(|c| c.ends_with("srcaddr"));
+            let to = matched.iter().any(|c| c.ends_with("dstaddr"));
+            let direction = match (from, to) {
+                (true, false) => "inbound",
+                (false, true) => "outbound",
+                _ => "both",
+            };
+            expected.push((indicator, list, list_line, matched.join(" "), direction, *r));
+        }
+    }
+    let (header, rows) = sweep(&[]);
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let got: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| {
+            ["indicator", "list", "list_line", "matched", "direction", "srcaddr", "dstaddr", "bytes", "source", "line"]
+                .iter()
+                .map(|c| row[col(c)].clone())
+                .collect()
+        })
+        .collect();
+    let want: Vec<Vec<String>> = expected
+        .iter()
+        .map(|(indicator, list, list_line, matched, direction, r)| {
+            vec![
+                indicator.to_string(),
+                list.to_string(),
+                list_line.to_string(),
+                matched.clone(),
+                direction.to_string(),
+                r.get("srcaddr").unwrap_or("").to_string(),
+                r.get("dstaddr").unwrap_or("").to_string(),
+                r.get("bytes").unwrap_or("").to_string(),
+                r.source.clone(),
+                r.line.to_string(),
+            ]
+        })
+        .collect();
+    assert_eq!(got, want);
+    for (indicator, ..) in indicators {
+        assert!(want.iter().any(|w| w[0] == indicator), "the fixtures touch {indicator}");
+    }
+    assert!(want.iter().any(|w| w[4] == "both") && want.iter().any(|w| w[4] == "outbound"));
+
+    // The summary: one row per indicator seen, sums over the same pairs.
+    let (header, rows) = sweep(&["--summary"]);
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    assert_eq!(rows.len(), indicators.len());
+    for (indicator, ..) in indicators {
+        let mine: Vec<_> = expected.iter().filter(|e| e.0 == indicator).collect();
+        let sum = |want_from: bool, column: &str| -> i64 {
+            mine.iter()
+                .filter(|e| if want_from { e.4 != "outbound" } else { e.4 != "inbound" })
+                .map(|e| e.5.int(column).unwrap_or(0))
+                .sum()
+        };
+        let count = |action: &str| mine.iter().filter(|e| e.5.get("action") == Some(action)).count();
+        let row = rows.iter().find(|r| r[col("indicator")] == indicator).unwrap();
+        let got: Vec<&str> = ["flows", "bytes_from", "bytes_to", "packets_from", "packets_to", "accepted", "rejected"]
+            .iter()
+            .map(|c| row[col(c)].as_str())
+            .collect();
+        let want = [
+            mine.len().to_string(),
+            sum(true, "bytes").to_string(),
+            sum(false, "bytes").to_string(),
+            sum(true, "packets").to_string(),
+            sum(false, "packets").to_string(),
+            count("ACCEPT").to_string(),
+            count("REJECT").to_string(),
+        ];
+        assert_eq!(got, want, "{indicator}");
+        let first = mine.iter().filter_map(|e| e.5.int("start")).min().unwrap();
+        assert_eq!(row[col("first_seen")], first.to_string(), "{indicator}");
+    }
+}

@@ -148,6 +148,21 @@ pub enum Command {
     Accepted,
     /// Every SSH or RDP flow (VpcFlowLogsSshRdpTraffic).
     SshRdp,
+    /// Every flow touching an address or CIDR block of threat lists, with the indicator it matched.
+    ///
+    /// Lists may be in any format GuardDuty accepts for threat lists — plain text, STIX, Open Threat
+    /// Exchange CSV, FireEye iSIGHT CSV, Proofpoint ET CSV, AlienVault reputation — or CSV with an
+    /// address column; the format is told from the content. IPv4 and IPv6 addresses, CIDR blocks and
+    /// STIX ranges. Entries that cannot be read are reported with their file and line.
+    Sweep {
+        /// A threat list; repeat for several.
+        #[arg(long = "ioc", value_name = "FILE", required = true)]
+        ioc: Vec<PathBuf>,
+        /// One row per indicator that was seen: first and last seen, flows, bytes and packets from
+        /// and to it, accepted and rejected flows, the internal addresses and interfaces it touched.
+        #[arg(long)]
+        summary: bool,
+    },
     /// Any read-only SQL over the table flows, with Athena's column names.
     Sql {
         /// The query, e.g. 'SELECT dstport, COUNT(*) AS n FROM flows GROUP BY dstport'.
@@ -176,6 +191,8 @@ impl Command {
             Command::Rejected => "rejected",
             Command::Accepted => "accepted",
             Command::SshRdp => "ssh-rdp",
+            Command::Sweep { summary: false, .. } => "sweep",
+            Command::Sweep { summary: true, .. } => "sweep-summary",
             Command::Sql { .. } | Command::Queries => return None,
         })
     }

@@ -57,6 +57,14 @@ pub fn run() -> anyhow::Result<Outcome> {
 
 /// Runs a checked plan.
 pub async fn execute(plan: Plan) -> anyhow::Result<Outcome> {
+    for problem in &plan.list_problems {
+        eprintln!("flowq: {problem}");
+    }
+    if !plan.quiet {
+        for note in &plan.list_notes {
+            eprintln!("flowq: {note}");
+        }
+    }
     let sources = list_sources(&plan).await?;
     let pruned: usize = sources.iter().map(|s| s.listing.pruned).sum();
     if plan.dry_run {
@@ -89,7 +97,15 @@ pub async fn execute(plan: Plan) -> anyhow::Result<Outcome> {
     if !plan.quiet {
         let _ = writeln!(err, "{}", summary(&totals, pruned));
     }
-    Ok(if totals.skipped_anything() { Outcome::Partial } else { Outcome::Complete })
+    if !plan.list_problems.is_empty() {
+        let _ = writeln!(
+            err,
+            "flowq: SKIPPED {} entries of the --ioc lists that could not be read (listed above): not swept for",
+            plan.list_problems.len()
+        );
+    }
+    let skipped = totals.skipped_anything() || !plan.list_problems.is_empty();
+    Ok(if skipped { Outcome::Partial } else { Outcome::Complete })
 }
 
 /// A query that ran out of memory says which flag gives it more.

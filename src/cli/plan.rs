@@ -8,6 +8,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime};
 
 use super::args::{Cli, Command};
 use crate::decode;
+use crate::ioc::{IndicatorList, ListProblem};
 use crate::net::Cidr;
 use crate::output::Format;
 use crate::query::{BuiltinQuery, Filters, QueryArgs, QueryKind};
@@ -66,6 +67,10 @@ pub struct Plan {
     pub quiet: bool,
     /// Bytes the query engine may hold before spilling.
     pub memory_limit: usize,
+    /// What each `--ioc` list held, a line each (`sweep`).
+    pub list_notes: Vec<String>,
+    /// The entries of `--ioc` lists that could not be read.
+    pub list_problems: Vec<ListProblem>,
 }
 
 impl Plan {
@@ -102,6 +107,7 @@ impl Plan {
         let options = DecodeOptions { fields: g.fields.as_deref().map(parse_fields).transpose()?, strict: g.strict };
         let format = choose_format(g.format.as_deref(), g.output.as_ref())?;
         let columns = g.columns.as_deref().map(parse_columns).transpose()?;
+        let (mut list_notes, mut list_problems) = (Vec::new(), Vec::new());
         let action = match cli.command {
             Command::Queries => return Ok(Invocation::ListQueries),
             Command::Sql { query } => {
@@ -126,7 +132,22 @@ impl Plan {
                     Command::AdminPorts { ports } => (None, parse_ports(ports)?),
                     _ => (None, Vec::new()),
                 };
-                Action::Builtin(query, QueryArgs { cidr, ports, limit: g.limit, columns })
+                let mut indicators = Vec::new();
+                if let Command::Sweep { ioc, .. } = &command {
+                    for path in ioc {
+                        let list = read_list(path)?;
+                        list_notes.push(list_note(&list));
+                        indicators.extend(list.indicators);
+                        list_problems.extend(list.problems);
+                    }
+                    if indicators.is_empty() {
+                        return usage(
+                            "the --ioc lists hold no IP addresses or CIDR blocks to sweep for (domains and other \
+                             indicators are left out: flow logs hold addresses only)",
+                        );
+                    }
+                }
+                Action::Builtin(query, QueryArgs { cidr, ports, limit: g.limit, columns, indicators })
             }
         };
         let buckets = g
@@ -162,8 +183,28 @@ impl Plan {
             output: g.output,
             quiet: g.quiet,
             memory_limit: usize::try_from(g.memory_limit.saturating_mul(1 << 20)).unwrap_or(usize::MAX),
+            list_notes,
+            list_problems,
         })))
     }
+}
+
+/// Reads one `--ioc` list (any encoding: a byte that is not UTF-8 can only be in a description).
+fn read_list(path: &std::path::Path) -> Result<IndicatorList, UsageError> {
+    let bytes = std::fs::read(path).map_err(|e| UsageError(format!("--ioc {}: {e}", path.display())))?;
+    Ok(IndicatorList::read(&path.display().to_string(), &String::from_utf8_lossy(&bytes)))
+}
+
+/// What a list held, in a line.
+fn list_note(list: &IndicatorList) -> String {
+    let mut note = format!("{} indicators", list.indicators.len());
+    if list.not_addresses > 0 {
+        note.push_str(&format!(", {} of other kinds left out (not addresses)", list.not_addresses));
+    }
+    if !list.problems.is_empty() {
+        note.push_str(&format!(", {} entries that cannot be read (listed above)", list.problems.len()));
+    }
+    format!("{}: {}: {note}", list.list, list.format)
 }
 
 /// A time: RFC 3339, a date (midnight UTC), `YYYY-MM-DDTHH:MM[:SS]` (UTC), or a span before `now`.

@@ -8,6 +8,8 @@ pub enum QueryKind {
     Ranking,
     /// Every matching flow, ordered by start, end, source, line; `--columns` picks the columns.
     Listing,
+    /// Every flow that matched something, with what it matched: fixed columns, every row.
+    Hits,
 }
 
 /// A built-in query.
@@ -35,6 +37,8 @@ const SOURCES: &[(&str, &str)] = &[
     ("rejected", include_str!("../../queries/rejected.sql")),
     ("accepted", include_str!("../../queries/accepted.sql")),
     ("ssh-rdp", include_str!("../../queries/ssh-rdp.sql")),
+    ("sweep", include_str!("../../queries/sweep.sql")),
+    ("sweep-summary", include_str!("../../queries/sweep-summary.sql")),
 ];
 
 impl BuiltinQuery {
@@ -61,6 +65,7 @@ impl BuiltinQuery {
     pub fn kind(&self) -> QueryKind {
         match self.header("kind") {
             Some("listing") => QueryKind::Listing,
+            Some("hits") => QueryKind::Hits,
             _ => QueryKind::Ranking,
         }
     }
@@ -79,7 +84,7 @@ mod tests {
     fn every_query_names_itself_and_documents_its_header() {
         for query in BuiltinQuery::all() {
             assert_eq!(query.header("name"), Some(query.name), "{}", query.name);
-            assert!(matches!(query.header("kind"), Some("ranking" | "listing")), "{}", query.name);
+            assert!(matches!(query.header("kind"), Some("ranking" | "listing" | "hits")), "{}", query.name);
             for key in ["answers", "athena", "params", "size", "notes"] {
                 assert!(query.header(key).is_some_and(|v| !v.is_empty()), "{} lacks {key}", query.name);
             }

@@ -37,11 +37,12 @@ fn parse_cidr(text: &str) -> Result<Cidr> {
     text.parse::<Cidr>().or_else(|e| exec_err!("cidr_contains: {e}"))
 }
 
-fn as_view(array: &ArrayRef) -> Result<StringViewArray> {
+/// A text argument of the SQL function `function` as a string view array.
+pub(super) fn as_view(array: &ArrayRef, function: &str) -> Result<StringViewArray> {
     let array = cast(array, &DataType::Utf8View)?;
     match array.as_any().downcast_ref::<StringViewArray>() {
         Some(view) => Ok(view.clone()),
-        None => exec_err!("cidr_contains: expected text arguments"),
+        None => exec_err!("{function}: expected text arguments"),
     }
 }
 
@@ -72,14 +73,14 @@ impl ScalarUDFImpl for CidrContains {
                     value.try_as_str().flatten().map(|a| block.contains_str(a)),
                 )),
                 ColumnarValue::Array(array) => {
-                    let values = as_view(array)?;
+                    let values = as_view(array, "cidr_contains")?;
                     let result: BooleanArray = values.iter().map(|v| v.map(|a| block.contains_str(a))).collect();
                     ColumnarValue::Array(Arc::new(result))
                 }
             });
         }
         let arrays = ColumnarValue::values_to_arrays(&args.args)?;
-        let (cidrs, addresses) = (as_view(&arrays[0])?, as_view(&arrays[1])?);
+        let (cidrs, addresses) = (as_view(&arrays[0], "cidr_contains")?, as_view(&arrays[1], "cidr_contains")?);
         let result = cidrs
             .iter()
             .zip(addresses.iter())

@@ -5,6 +5,7 @@
 //! object's header line) followed by the partition column `source`.
 
 mod cidr;
+mod ioc;
 mod prefilter;
 mod report;
 mod scan;
@@ -28,6 +29,7 @@ use object_store::path::Path;
 use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
 
 pub use cidr::CidrContains;
+pub use ioc::IocHits;
 pub use report::{MAX_LISTED_PROBLEMS, ObjectProblem, ScanReport, ScanTotals};
 pub use scan::{DecodeOptions, StrictError};
 use scan::{FlowsSource, ObjectInfo};

@@ -1,0 +1,134 @@
+//! `ioc_hits(srcaddr, dstaddr, pkt_srcaddr, pkt_dstaddr)`: the indicators of the sweep's threat lists
+//! that a flow's addresses fall in, for `UNNEST`.
+//!
+//! One element per indicator: `{indicator, matched, direction}` — the
+//! indicator's number in the table `ioc_indicators`, which of the four columns fell in it
+//! (`srcaddr pkt_srcaddr`), and whether it sent the flow's packets (`inbound`: it is a source), was
+//! sent them (`outbound`: a destination) or both. NULL when no address matches. The arguments are
+//! taken in that order whatever their names: give the four address columns.
+
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, ListArray, StringArray, StructArray, UInt32Array};
+use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
+use datafusion::arrow::datatypes::{DataType, Field, Fields};
+use datafusion::common::{Result, exec_err};
+use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility};
+
+use super::cidr::as_view;
+use crate::ioc::IndicatorIndex;
+
+/// The address columns, in argument order.
+const SIDES: [&str; 4] = ["srcaddr", "dstaddr", "pkt_srcaddr", "pkt_dstaddr"];
+
+/// Bits of the sides that send a flow's packets (srcaddr, pkt_srcaddr).
+const SOURCES: u8 = 0b0101;
+
+/// The `ioc_hits` scalar function over one set of indicators.
+#[derive(Debug)]
+pub struct IocHits {
+    signature: Signature,
+    index: Arc<IndicatorIndex>,
+}
+
+impl IocHits {
+    /// The function over `index` (whose positions are the `ioc_indicators` ids).
+    pub fn new(index: Arc<IndicatorIndex>) -> Self {
+        IocHits { signature: Signature::string(4, Volatility::Immutable), index }
+    }
+
+    fn fields() -> Fields {
+        Fields::from(vec![
+            Field::new("indicator", DataType::UInt32, false),
+            Field::new("matched", DataType::Utf8, false),
+            Field::new("direction", DataType::Utf8, false),
+        ])
+    }
+}
+
+impl PartialEq for IocHits {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.index, &other.index)
+    }
+}
+
+impl Eq for IocHits {}
+
+impl Hash for IocHits {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        Arc::as_ptr(&self.index).hash(state);
+    }
+}
+
+impl ScalarUDFImpl for IocHits {
+    fn name(&self) -> &str {
+        "ioc_hits"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::List(Arc::new(Field::new_list_field(DataType::Struct(Self::fields()), false))))
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        if args.args.len() != SIDES.len() {
+            return exec_err!("ioc_hits takes the 4 address columns: {}", SIDES.join(", "));
+        }
+        let rows = args.number_rows;
+        let columns = args
+            .args
+            .iter()
+            .map(|arg| arg.to_array(rows).and_then(|array| as_view(&array, "ioc_hits")))
+            .collect::<Result<Vec<_>>>()?;
+        let (mut ids, mut matched, mut direction) = (Vec::new(), Vec::new(), Vec::new());
+        let mut offsets: Vec<i32> = Vec::with_capacity(rows + 1);
+        offsets.push(0);
+        let mut valid = Vec::with_capacity(rows);
+        // Per row: each indicator with the sides that fell in it, in lookup order.
+        let mut hits: Vec<(u32, u8)> = Vec::new();
+        for row in 0..rows {
+            hits.clear();
+            for (side, column) in columns.iter().enumerate() {
+                if column.is_null(row) {
+                    continue;
+                }
+                for &id in self.index.lookup_str(column.value(row)) {
+                    match hits.iter_mut().find(|(hit, _)| *hit == id) {
+                        Some((_, sides)) => *sides |= 1 << side,
+                        None => hits.push((id, 1 << side)),
+                    }
+                }
+            }
+            for &(id, sides) in &hits {
+                ids.push(id);
+                let names: Vec<&str> =
+                    SIDES.iter().enumerate().filter(|(i, _)| sides & (1 << i) != 0).map(|(_, n)| *n).collect();
+                matched.push(names.join(" "));
+                direction.push(match (sides & SOURCES != 0, sides & !SOURCES != 0) {
+                    (true, false) => "inbound",
+                    (false, true) => "outbound",
+                    _ => "both",
+                });
+            }
+            offsets.push(i32::try_from(ids.len()).or_else(|_| exec_err!("ioc_hits: too many hits in one batch"))?);
+            valid.push(!hits.is_empty());
+        }
+        let elements: Vec<ArrayRef> = vec![
+            Arc::new(UInt32Array::from(ids)),
+            Arc::new(StringArray::from(matched)),
+            Arc::new(StringArray::from(direction)),
+        ];
+        let elements = StructArray::try_new(Self::fields(), elements, None)?;
+        let list = ListArray::try_new(
+            Arc::new(Field::new_list_field(DataType::Struct(Self::fields()), false)),
+            OffsetBuffer::new(offsets.into()),
+            Arc::new(elements),
+            Some(NullBuffer::from(valid)),
+        )?;
+        Ok(ColumnarValue::Array(Arc::new(list)))
+    }
+}
