@@ -5,7 +5,7 @@
 -- kind: hits
 -- size: all
 -- notes: bytes_from and packets_from count flows the indicator sent (it is srcaddr or pkt_srcaddr), bytes_to and packets_to flows sent to it; a flow that has it on both sides counts in both. internal_addresses are the other end of its flows: dstaddr of those it sent, srcaddr of those sent to it (none for a flow with it on both sides). Ordered by flows, most first, then the indicator's place in the lists.
-SELECT i.indicator, i.list, i.list_line,
+SELECT indicator, list, list_line,
        min(start) AS first_seen, max("end") AS last_seen, count(*) AS flows,
        sum(CASE WHEN direction <> 'outbound' THEN bytes END) AS bytes_from,
        sum(CASE WHEN direction <> 'inbound' THEN bytes END) AS bytes_to,
@@ -15,9 +15,9 @@ SELECT i.indicator, i.list, i.list_line,
        count(*) FILTER (WHERE action = 'REJECT') AS rejected,
        array_to_string(array_sort(array_distinct(array_agg(peer) FILTER (WHERE peer IS NOT NULL))), ' ') AS internal_addresses,
        array_to_string(array_sort(array_distinct(array_agg(interface_id))), ' ') AS interfaces
-FROM (SELECT hit['indicator'] AS id, hit['direction'] AS direction, start, "end", bytes, packets, action, interface_id,
+FROM (SELECT hit['id'] AS id, hit['indicator'] AS indicator, hit['list'] AS list, hit['list_line'] AS list_line,
+             hit['direction'] AS direction, start, "end", bytes, packets, action, interface_id,
              CASE hit['direction'] WHEN 'outbound' THEN srcaddr WHEN 'inbound' THEN dstaddr END AS peer
       FROM (SELECT unnest(ioc_hits(srcaddr, dstaddr, pkt_srcaddr, pkt_dstaddr)) AS hit, * FROM flows) AS unnested) AS hits
-JOIN ioc_indicators AS i ON i.id = hits.id
-GROUP BY i.id, i.indicator, i.list, i.list_line
-ORDER BY flows DESC, i.id
+GROUP BY id, indicator, list, list_line
+ORDER BY flows DESC, id

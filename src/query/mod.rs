@@ -8,11 +8,9 @@ mod catalog;
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray, UInt32Array};
-use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{ParamValues, ScalarValue};
 use datafusion::dataframe::DataFrame;
-use datafusion::datasource::MemTable;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::FunctionRegistry;
 use datafusion::execution::memory_pool::FairSpillPool;
@@ -26,7 +24,7 @@ use serde::{Deserialize, Serialize};
 pub use catalog::{BuiltinQuery, QueryKind};
 
 use crate::decode::{DEFAULT_FORMAT, Problem, ProblemKind};
-use crate::ioc::{Indicator, IndicatorIndex};
+use crate::ioc::Indicator;
 use crate::net::Cidr;
 use crate::source::{Listing, TimeWindow};
 use crate::table::{CidrContains, DecodeOptions, FlowsTable, IocHits, ScanReport, unknown_header_fields};
@@ -194,7 +192,7 @@ impl Engine {
             if args.indicators.is_empty() {
                 return Err(DataFusionError::Plan(format!("{} needs threat lists (--ioc FILE)", query.name)));
             }
-            self.register_indicators(&args.indicators)?;
+            self.ctx.register_udf(ScalarUDF::from(IocHits::new(args.indicators.clone())));
         }
         let mut frame = self.ctx.sql(query.sql).await?.with_param_values(ParamValues::from(params))?;
         if query.kind() == QueryKind::Listing {
@@ -219,32 +217,6 @@ impl Engine {
             Some(limit) => frame.limit(0, Some(limit)),
             None => Ok(frame),
         }
-    }
-
-    /// Makes threat-list entries available to SQL: the table `ioc_indicators` (`id`, `indicator`,
-    /// `list`, `list_line`; `id` is the entry's position in `indicators`) and the function `ioc_hits`.
-    fn register_indicators(&self, indicators: &[Indicator]) -> Result<()> {
-        let schema = Arc::new(Schema::new(vec![
-            Field::new("id", DataType::UInt32, false),
-            Field::new("indicator", DataType::Utf8, false),
-            Field::new("list", DataType::Utf8, false),
-            Field::new("list_line", DataType::Int64, false),
-        ]));
-        let ids = (0..indicators.len())
-            .map(u32::try_from)
-            .collect::<std::result::Result<Vec<u32>, _>>()
-            .map_err(|_| DataFusionError::Plan("more than 4 billion indicators".to_string()))?;
-        let columns: Vec<ArrayRef> = vec![
-            Arc::new(UInt32Array::from(ids)),
-            Arc::new(StringArray::from_iter_values(indicators.iter().map(|i| i.text.as_str()))),
-            Arc::new(StringArray::from_iter_values(indicators.iter().map(|i| i.list.as_str()))),
-            Arc::new(Int64Array::from_iter_values(indicators.iter().map(|i| i.line as i64))),
-        ];
-        let batch = RecordBatch::try_new(Arc::clone(&schema), columns)?;
-        self.ctx.register_table("ioc_indicators", Arc::new(MemTable::try_new(schema, vec![vec![batch]])?))?;
-        let index = Arc::new(IndicatorIndex::new(indicators));
-        self.ctx.register_udf(ScalarUDF::from(IocHits::new(index)));
-        Ok(())
     }
 
     /// Runs user SQL over `flows`. Statements that write files or change state are refused.

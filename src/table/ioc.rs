@@ -1,23 +1,24 @@
 //! `ioc_hits(srcaddr, dstaddr, pkt_srcaddr, pkt_dstaddr)`: the indicators of the sweep's threat lists
 //! that a flow's addresses fall in, for `UNNEST`.
 //!
-//! One element per indicator: `{indicator, matched, direction}` — the
-//! indicator's number in the table `ioc_indicators`, which of the four columns fell in it
-//! (`srcaddr pkt_srcaddr`), and whether it sent the flow's packets (`inbound`: it is a source), was
-//! sent them (`outbound`: a destination) or both. NULL when no address matches. The arguments are
-//! taken in that order whatever their names: give the four address columns.
+//! One element per indicator: `{id, indicator, list, list_line, matched, direction}` — the
+//! indicator's place in the lists (0, 1, … in the order they were given), the entry as written, its
+//! list and line there, which of the four columns fell in it (`srcaddr pkt_srcaddr`), and whether it
+//! sent the flow's packets (`inbound`: it is a source), was sent them (`outbound`: a destination) or
+//! both. NULL when no address matches. The arguments are taken in that order whatever their names:
+//! give the four address columns.
 
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, ListArray, StringArray, StructArray, UInt32Array};
+use datafusion::arrow::array::{Array, ArrayRef, Int64Array, ListArray, StringArray, StructArray, UInt32Array};
 use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
 use datafusion::arrow::datatypes::{DataType, Field, Fields};
 use datafusion::common::{Result, exec_err};
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility};
 
 use super::cidr::as_view;
-use crate::ioc::IndicatorIndex;
+use crate::ioc::{Indicator, IndicatorIndex};
 
 /// The address columns, in argument order.
 const SIDES: [&str; 4] = ["srcaddr", "dstaddr", "pkt_srcaddr", "pkt_dstaddr"];
@@ -29,18 +30,22 @@ const SOURCES: u8 = 0b0101;
 #[derive(Debug)]
 pub struct IocHits {
     signature: Signature,
-    index: Arc<IndicatorIndex>,
+    indicators: Arc<(Vec<Indicator>, IndicatorIndex)>,
 }
 
 impl IocHits {
-    /// The function over `index` (whose positions are the `ioc_indicators` ids).
-    pub fn new(index: Arc<IndicatorIndex>) -> Self {
-        IocHits { signature: Signature::string(4, Volatility::Immutable), index }
+    /// The function over `indicators`, in the order the lists gave them.
+    pub fn new(indicators: Vec<Indicator>) -> Self {
+        let index = IndicatorIndex::new(&indicators);
+        IocHits { signature: Signature::string(4, Volatility::Immutable), indicators: Arc::new((indicators, index)) }
     }
 
     fn fields() -> Fields {
         Fields::from(vec![
-            Field::new("indicator", DataType::UInt32, false),
+            Field::new("id", DataType::UInt32, false),
+            Field::new("indicator", DataType::Utf8, false),
+            Field::new("list", DataType::Utf8, false),
+            Field::new("list_line", DataType::Int64, false),
             Field::new("matched", DataType::Utf8, false),
             Field::new("direction", DataType::Utf8, false),
         ])
@@ -49,7 +54,7 @@ impl IocHits {
 
 impl PartialEq for IocHits {
     fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.index, &other.index)
+        Arc::ptr_eq(&self.indicators, &other.indicators)
     }
 }
 
@@ -57,7 +62,7 @@ impl Eq for IocHits {}
 
 impl Hash for IocHits {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        Arc::as_ptr(&self.index).hash(state);
+        Arc::as_ptr(&self.indicators).hash(state);
     }
 }
 
@@ -84,6 +89,7 @@ impl ScalarUDFImpl for IocHits {
             .iter()
             .map(|arg| arg.to_array(rows).and_then(|array| as_view(&array, "ioc_hits")))
             .collect::<Result<Vec<_>>>()?;
+        let (indicators, index) = self.indicators.as_ref();
         let (mut ids, mut matched, mut direction) = (Vec::new(), Vec::new(), Vec::new());
         let mut offsets: Vec<i32> = Vec::with_capacity(rows + 1);
         offsets.push(0);
@@ -96,7 +102,7 @@ impl ScalarUDFImpl for IocHits {
                 if column.is_null(row) {
                     continue;
                 }
-                for &id in self.index.lookup_str(column.value(row)) {
+                for &id in index.lookup_str(column.value(row)) {
                     match hits.iter_mut().find(|(hit, _)| *hit == id) {
                         Some((_, sides)) => *sides |= 1 << side,
                         None => hits.push((id, 1 << side)),
@@ -117,11 +123,15 @@ impl ScalarUDFImpl for IocHits {
             offsets.push(i32::try_from(ids.len()).or_else(|_| exec_err!("ioc_hits: too many hits in one batch"))?);
             valid.push(!hits.is_empty());
         }
+        let of = |id: &u32| &indicators[*id as usize];
         let elements: Vec<ArrayRef> = vec![
-            Arc::new(UInt32Array::from(ids)),
+            Arc::new(StringArray::from_iter_values(ids.iter().map(|id| of(id).text.as_str()))),
+            Arc::new(StringArray::from_iter_values(ids.iter().map(|id| of(id).list.as_str()))),
+            Arc::new(Int64Array::from_iter_values(ids.iter().map(|id| of(id).line as i64))),
             Arc::new(StringArray::from(matched)),
             Arc::new(StringArray::from(direction)),
         ];
+        let elements = [vec![Arc::new(UInt32Array::from(ids)) as ArrayRef], elements].concat();
         let elements = StructArray::try_new(Self::fields(), elements, None)?;
         let list = ListArray::try_new(
             Arc::new(Field::new_list_field(DataType::Struct(Self::fields()), false)),
