@@ -166,8 +166,7 @@ impl IndicatorList {
             }
             ListFormat::OtxCsv => reader.otx(&lines),
             ListFormat::FireEye | ListFormat::Proofpoint | ListFormat::Csv => {
-                let header = lines.first().map(|&(_, l)| csv_fields(l)).unwrap_or_default();
-                let names: Vec<String> = header.iter().map(|h| h.to_ascii_lowercase()).collect();
+                let names = header_names(&lines);
                 let columns: Vec<usize> = match format {
                     ListFormat::FireEye => positions(&names, &["sourceip", "ip", "cidr"]),
                     ListFormat::Proofpoint => positions(&names, &["ip"]),
@@ -208,7 +207,7 @@ fn detect(lines: &[(u64, &str)]) -> ListFormat {
     if first.starts_with('<') {
         return ListFormat::Stix;
     }
-    let names: Vec<String> = csv_fields(first).iter().map(|f| f.trim().to_ascii_lowercase()).collect();
+    let names = header_names(lines);
     let has = |name: &str| names.iter().any(|n| n == name);
     if has("indicator type") && has("indicator") {
         ListFormat::OtxCsv
@@ -234,6 +233,11 @@ fn parses(value: &str) -> bool {
 /// The positions of the `wanted` names among `names`.
 fn positions(names: &[String], wanted: &[&str]) -> Vec<usize> {
     names.iter().enumerate().filter(|(_, n)| wanted.contains(&n.as_str())).map(|(i, _)| i).collect()
+}
+
+/// The fields of the first line, lowercase: a CSV header's column names.
+fn header_names(lines: &[(u64, &str)]) -> Vec<String> {
+    lines.first().map(|&(_, l)| csv_fields(l)).unwrap_or_default().iter().map(|f| f.to_ascii_lowercase()).collect()
 }
 
 /// The fields of a CSV line, trimmed, with double quotes removed (`"a, b"` is one field).
@@ -284,13 +288,7 @@ impl Reader {
 
     /// OTX CSV: address rows by their type; other types are counted.
     fn otx(&mut self, lines: &[(u64, &str)]) {
-        let names: Vec<String> = lines
-            .first()
-            .map(|&(_, l)| csv_fields(l))
-            .unwrap_or_default()
-            .iter()
-            .map(|n| n.to_ascii_lowercase())
-            .collect();
+        let names = header_names(lines);
         let kind = names.iter().position(|n| n == "indicator type").unwrap_or(0);
         let value = names.iter().position(|n| n == "indicator").unwrap_or(1);
         for &(line, row) in &lines[1.min(lines.len())..] {

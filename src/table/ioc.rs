@@ -123,15 +123,17 @@ impl ScalarUDFImpl for IocHits {
             offsets.push(i32::try_from(ids.len()).or_else(|_| exec_err!("ioc_hits: too many hits in one batch"))?);
             valid.push(!hits.is_empty());
         }
+        let ids = UInt32Array::from(ids);
         let of = |id: &u32| &indicators[*id as usize];
         let elements: Vec<ArrayRef> = vec![
-            Arc::new(StringArray::from_iter_values(ids.iter().map(|id| of(id).text.as_str()))),
-            Arc::new(StringArray::from_iter_values(ids.iter().map(|id| of(id).list.as_str()))),
-            Arc::new(Int64Array::from_iter_values(ids.iter().map(|id| of(id).line as i64))),
+            // A clone shares the buffer.
+            Arc::new(ids.clone()),
+            Arc::new(StringArray::from_iter_values(ids.values().iter().map(|id| of(id).text.as_str()))),
+            Arc::new(StringArray::from_iter_values(ids.values().iter().map(|id| of(id).list.as_str()))),
+            Arc::new(Int64Array::from_iter_values(ids.values().iter().map(|id| of(id).line as i64))),
             Arc::new(StringArray::from(matched)),
             Arc::new(StringArray::from(direction)),
         ];
-        let elements = [vec![Arc::new(UInt32Array::from(ids)) as ArrayRef], elements].concat();
         let elements = StructArray::try_new(Self::fields(), elements, None)?;
         let list = ListArray::try_new(
             Arc::new(Field::new_list_field(DataType::Struct(Self::fields()), false)),
