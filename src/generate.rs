@@ -6,11 +6,17 @@
 //! - account `444455556666`, `eu-west-1`: a custom v5 format in AWS's published field order (IPv4 and
 //!   IPv6, packet-level addresses, flow direction), Hive-compatible layout with hour folders.
 //!
-//! Background traffic is a small VPC talking to the internet and to itself, with NODATA and SKIPDATA
-//! records. On top of it, three incidents on fixed days (relative to the first day), in the default
-//! log: a port scan from `192.0.2.200` (day 1), an SSH brute force from `203.0.113.45` against
-//! `10.0.1.12` (day 2), and `198.51.100.77` reaching `10.0.2.25` on 443 and then receiving a large
-//! outbound transfer from it (day 3). No background flow uses those three addresses.
+//! Background traffic is a small VPC talking to itself on any service port and to the internet only
+//! on web, DNS and NTP ports, with NODATA and SKIPDATA records: nothing in it is what a detection looks for, at the
+//! fixtures' size or the benchmarks'. On top of it, incidents on fixed days (relative to the first day), each
+//! from or to addresses no background flow uses:
+//! - day 1: a port scan from `192.0.2.200`; an RDP brute force from `192.0.2.99` against `10.0.2.40`;
+//! - day 2: an SSH brute force from `203.0.113.45` against `10.0.1.12`; `198.51.100.150` reaching
+//!   Elasticsearch (9200) open on `10.0.2.58`; `10.0.1.47` mining at the pool `192.0.2.66:3333`; and,
+//!   in the v5 log, `2001:db8:bad:c0de::7` reaching an interface's IPv6 address on 443;
+//! - day 3: `198.51.100.77` reaching `10.0.2.25` on 443, then receiving ~4 GB from it; `10.0.2.33`
+//!   brute-forcing WinRM (5985) on `203.0.113.200`; `10.0.1.31` beaconing to `192.0.2.201` on IRC's
+//!   port 6667.
 
 use std::fs;
 use std::io::{self, Write};
@@ -30,6 +36,28 @@ pub const BRUTE_FORCE_TARGET: &str = "10.0.1.12";
 pub const MALICIOUS: &str = "198.51.100.77";
 /// The instance it exfiltrates from.
 pub const EXFIL_SOURCE: &str = "10.0.2.25";
+/// The RDP brute-force source.
+pub const RDP_BRUTE_FORCER: &str = "192.0.2.99";
+/// The RDP brute-force target.
+pub const RDP_TARGET: &str = "10.0.2.40";
+/// The instance that brute-forces WinRM on the internet.
+pub const WINRM_ACTOR: &str = "10.0.2.33";
+/// The internet host it attacks.
+pub const WINRM_TARGET: &str = "203.0.113.200";
+/// The host that probes an exposed Elasticsearch port.
+pub const PROBER: &str = "198.51.100.150";
+/// The interface whose Elasticsearch port (9200) is open to the internet.
+pub const PROBED: &str = "10.0.2.58";
+/// The instance that mines cryptocurrency.
+pub const MINER: &str = "10.0.1.47";
+/// The mining pool it reaches on Stratum's port 3333.
+pub const MINING_POOL: &str = "192.0.2.66";
+/// The instance that talks to a command-and-control server on IRC's port 6667.
+pub const BEACONING: &str = "10.0.1.31";
+/// The command-and-control server.
+pub const C2: &str = "192.0.2.201";
+/// The IPv6 threat that reaches an interface of the v5 flow log.
+pub const THREAT_V6: &str = "2001:db8:bad:c0de::7";
 
 /// The custom v5 format of the second flow log (AWS's published v5 example order).
 pub const V5_FORMAT: &str = "version srcaddr dstaddr srcport dstport protocol start end type packets bytes account-id \
@@ -156,7 +184,10 @@ const EXTERNAL_V4: &[&str] = &[
     "35.186.224.25",
 ];
 const EXTERNAL_V6: &[&str] = &["2606:4700::6810:84e5", "2a00:1450:4009:81f::200e", "2001:db8:ffff::53"];
+/// TCP server ports inside the VPC.
 const SERVER_PORTS: &[u64] = &[443, 443, 443, 80, 22, 53, 3306, 5432, 8080, 3389, 123];
+/// Server ports of TCP traffic to and from the internet.
+const PUBLIC_TCP_PORTS: &[u64] = &[443, 443, 443, 80];
 
 /// One flow record, with every field either log may print.
 #[derive(Debug, Clone, Default)]
@@ -250,6 +281,8 @@ struct FlowLog {
     hive: bool,
     v5: bool,
     enis: Vec<Eni>,
+    /// The VPC's DNS resolver (its base address + 2).
+    resolver: &'static str,
 }
 
 impl FlowLog {
@@ -285,17 +318,32 @@ impl FlowLog {
             return flow;
         }
         let v6 = eni.ipv6.is_some() && rng.chance(35);
-        let (local, remote) = if v6 {
-            (eni.ipv6.clone().unwrap_or_default(), rng.pick(EXTERNAL_V6).to_string())
-        } else if rng.chance(30) {
-            (eni.ip.clone(), rng.pick(&self.enis).ip.clone())
+        let kind = rng.range(0, 100);
+        // DNS and NTP go to the VPC's own resolver and time service; TCP inside the VPC to any
+        // service port, to and from the internet only to web ports, as a security group that
+        // exposes nothing else would allow: the background must not look like an incident.
+        let (local, remote, protocol, server_port) = if v6 {
+            let local = eni.ipv6.clone().unwrap_or_default();
+            match kind {
+                0..=79 => (local, rng.pick(EXTERNAL_V6).to_string(), 6, *rng.pick(PUBLIC_TCP_PORTS)),
+                80..=94 => {
+                    let (resolver, port) = *rng.pick(&[("fd00:ec2::253", 53), ("fd00:ec2::123", 123)]);
+                    (local, resolver.to_string(), 17, port)
+                }
+                _ => (local, rng.pick(EXTERNAL_V6).to_string(), 58, 0),
+            }
         } else {
-            (eni.ip.clone(), rng.pick(EXTERNAL_V4).to_string())
-        };
-        let (protocol, server_port) = match rng.range(0, 100) {
-            0..=79 => (6, *rng.pick(SERVER_PORTS)),
-            80..=94 => (17, *rng.pick(&[53, 123, 443])),
-            _ => (if v6 { 58 } else { 1 }, 0),
+            let inside = rng.chance(30);
+            let remote = if inside { rng.pick(&self.enis).ip.clone() } else { rng.pick(EXTERNAL_V4).to_string() };
+            match kind {
+                0..=79 if inside => (eni.ip.clone(), remote, 6, *rng.pick(SERVER_PORTS)),
+                0..=79 => (eni.ip.clone(), remote, 6, *rng.pick(PUBLIC_TCP_PORTS)),
+                80..=94 => {
+                    let (resolver, port) = *rng.pick(&[(self.resolver, 53), ("169.254.169.123", 123)]);
+                    (eni.ip.clone(), resolver.to_string(), 17, port)
+                }
+                _ => (eni.ip.clone(), remote, 1, 0),
+            }
         };
         let client_port = if protocol == 6 || protocol == 17 { rng.range(32768, 61000) } else { 0 };
         let egress = rng.chance(55);
@@ -405,7 +453,7 @@ impl FlowLog {
     fn incidents(&self, rng: &mut Rng, day_index: u32, object_index: u32, window: i64) -> Vec<Flow> {
         let mut flows = Vec::new();
         if self.v5 {
-            return flows;
+            return self.v6_incidents(rng, day_index, object_index, window);
         }
         match (day_index, object_index) {
             (0, 1) => {
@@ -467,9 +515,97 @@ impl FlowLog {
                 let sport = rng.range(32768, 61000);
                 flows.push(self.tcp(&victim, window, rng, MALICIOUS, EXFIL_SOURCE, (sport, 22), 1, 60, false));
             }
+            (0, 4) => {
+                // RDP brute force from the internet, mostly stopped by the security group.
+                let target = self.eni_with_ip(RDP_TARGET);
+                for i in 0..150u64 {
+                    let (sport, packets) = (rng.range(32768, 61000), rng.range(3, 12));
+                    let accept = i % 5 == 0;
+                    flows.push(self.tcp(
+                        &target,
+                        window,
+                        rng,
+                        RDP_BRUTE_FORCER,
+                        RDP_TARGET,
+                        (sport, 3389),
+                        packets,
+                        packets * 120,
+                        accept,
+                    ));
+                }
+            }
+            (1, 1) => {
+                // The internet finds Elasticsearch open on an interface.
+                let target = self.eni_with_ip(PROBED);
+                for _ in 0..3 {
+                    let sport = rng.range(32768, 61000);
+                    flows.push(self.tcp(&target, window, rng, PROBER, PROBED, (sport, 9200), 6, 640, true));
+                }
+            }
+            (1, 4) | (1, 5) => {
+                // A miner keeps Stratum connections to its pool open.
+                let miner = self.eni_with_ip(MINER);
+                for _ in 0..4 {
+                    let (sport, packets) = (rng.range(32768, 61000), rng.range(200, 400));
+                    flows.push(self.tcp(
+                        &miner,
+                        window,
+                        rng,
+                        MINER,
+                        MINING_POOL,
+                        (sport, 3333),
+                        packets,
+                        packets * 180,
+                        true,
+                    ));
+                }
+            }
+            (2, 4) => {
+                // An instance brute-forces WinRM on an internet host.
+                let actor = self.eni_with_ip(WINRM_ACTOR);
+                for _ in 0..120u64 {
+                    let (sport, packets) = (rng.range(32768, 61000), rng.range(6, 14));
+                    flows.push(self.tcp(
+                        &actor,
+                        window,
+                        rng,
+                        WINRM_ACTOR,
+                        WINRM_TARGET,
+                        (sport, 5985),
+                        packets,
+                        packets * 150,
+                        true,
+                    ));
+                }
+            }
+            (2, 5) => {
+                // An instance beacons to a command-and-control server on IRC's port.
+                let host = self.eni_with_ip(BEACONING);
+                for _ in 0..5 {
+                    let sport = rng.range(32768, 61000);
+                    flows.push(self.tcp(&host, window, rng, BEACONING, C2, (sport, 6667), 9, 1_100, true));
+                }
+            }
             _ => {}
         }
         flows
+    }
+
+    /// The incident flows of the v5 log: an IPv6 threat reaching an interface on 443 (day 2).
+    fn v6_incidents(&self, rng: &mut Rng, day_index: u32, object_index: u32, window: i64) -> Vec<Flow> {
+        if !self.v5 || (day_index, object_index) != (1, 2) {
+            return Vec::new();
+        }
+        let eni = &self.enis[0];
+        let ip = eni.ipv6.clone().unwrap_or_default();
+        (0..8)
+            .map(|_| {
+                let sport = rng.range(32768, 61000);
+                let mut flow = self.tcp(eni, window, rng, THREAT_V6, &ip, (sport, 443), 14, 3_900, true);
+                flow.kind = "IPv6".into();
+                flow
+            })
+            .collect()
     }
 }
 
@@ -489,6 +625,7 @@ pub fn write_corpus(spec: &CorpusSpec, root: &Path) -> io::Result<CorpusSummary>
             hive: false,
             v5: false,
             enis: enis(1, "10.0", false, ["use1-az1", "use1-az2"]),
+            resolver: "10.0.0.2",
         },
         FlowLog {
             account: "444455556666",
@@ -498,6 +635,7 @@ pub fn write_corpus(spec: &CorpusSpec, root: &Path) -> io::Result<CorpusSummary>
             hive: true,
             v5: true,
             enis: enis(4, "172.31", true, ["euw1-az1", "euw1-az3"]),
+            resolver: "172.31.0.2",
         },
     ];
     let mut summary = CorpusSummary::default();
