@@ -89,6 +89,21 @@ impl fmt::Display for Cidr {
     }
 }
 
+/// The blocks of private and other non-internet addresses: RFC 1918, shared (100.64.0.0/10),
+/// link-local, loopback, and IPv6 unique local, link-local and loopback. A VPC's IPv4 addresses are in
+/// them unless it brought its own public range; its IPv6 addresses are public and are not.
+pub const INTERNAL_BLOCKS: &[&str] = &[
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "100.64.0.0/10",
+    "169.254.0.0/16",
+    "127.0.0.0/8",
+    "fc00::/7",
+    "fe80::/10",
+    "::1/128",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,6 +129,14 @@ mod tests {
         assert!(!cidr("2001:db8::/32").contains_str("2001:db9::1"));
         assert!(cidr("::/0").contains_str("::1"));
         assert!(!cidr("2001:db8::/32").contains_str("10.0.0.1"));
+    }
+
+    #[test]
+    fn internal_blocks_parse() {
+        let blocks: Vec<Cidr> = INTERNAL_BLOCKS.iter().map(|b| cidr(b)).collect();
+        let internal = |a: &str| blocks.iter().any(|b| b.contains_str(a));
+        assert!(internal("10.1.2.3") && internal("172.31.0.2") && internal("fd00:ec2::253") && internal("100.64.0.1"));
+        assert!(!internal("198.51.100.77") && !internal("172.32.0.1") && !internal("2001:db8::1"));
     }
 
     #[test]

@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
+
+use crate::query::BuiltinQuery;
 
 /// Forensic analysis of AWS VPC Flow Logs: Athena's questions, answered locally.
 #[derive(Debug, Parser)]
@@ -101,6 +103,7 @@ pub struct GlobalArgs {
 
 /// The subcommands: the built-in queries (`flowq queries` describes them), `sql` and `queries`.
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // One value per run: the thresholds' size does not matter.
 pub enum Command {
     /// Addresses with the most bytes, as source or destination (VpcFlowLogsTopTalkers).
     TopTalkers,
@@ -163,6 +166,40 @@ pub enum Command {
         #[arg(long)]
         summary: bool,
     },
+    /// Detections modelled on GuardDuty's findings, over the flows: one row per finding.
+    ///
+    /// Each detection is a query in queries/ named after the finding it approximates; `flowq
+    /// queries` gives its exact rule. Findings are ordered by first seen; each has a severity, its
+    /// source and target, counts of the flows behind it and a line of evidence.
+    Detect {
+        /// The detections to run (default: every one): ssh-bruteforce, rdp-bruteforce,
+        /// winrm-bruteforce, port-probe, port-scan, exfiltration, unusual-port, crypto-mining.
+        #[arg(value_name = "DETECTION")]
+        detections: Vec<String>,
+        /// List the flows behind the findings (with the detection's name) instead of the findings.
+        #[arg(long)]
+        flows: bool,
+        /// The detections' thresholds.
+        #[command(flatten)]
+        thresholds: Thresholds,
+    },
+    /// An address's, block's, interface's or instance's traffic over time: per time bucket,
+    /// direction and action, the flows that started in it, the flows active in it, bytes and packets.
+    ///
+    /// A flow's bytes and packets are spread over the buckets its [start, end] covers, in proportion
+    /// to its time in each (in whole units that add up exactly to the flow's own), not dropped into
+    /// the bucket of its start. direction is relative to the entity: inbound when it received the
+    /// flow, outbound when it sent it (for an interface or instance: flow_direction when logged, else
+    /// inbound from the internet, outbound to it, internal between internal addresses).
+    Timeline {
+        /// An address or CIDR block (IPv4 or IPv6), an interface (eni-…) or an instance (i-…; its
+        /// flows are found only in logs whose format records instance-id).
+        #[arg(value_name = "ENTITY")]
+        entity: String,
+        /// The bucket: 1m, 5m, 1h, 1d, or any span (90s, 15m, 6h, 1w).
+        #[arg(long, value_name = "SPAN", default_value = "1h")]
+        every: String,
+    },
     /// Any read-only SQL over the table flows, with Athena's column names.
     Sql {
         /// The query, e.g. 'SELECT dstport, COUNT(*) AS n FROM flows GROUP BY dstport'.
@@ -193,7 +230,106 @@ impl Command {
             Command::SshRdp => "ssh-rdp",
             Command::Sweep { summary: false, .. } => "sweep",
             Command::Sweep { summary: true, .. } => "sweep-summary",
-            Command::Sql { .. } | Command::Queries => return None,
+            Command::Detect { .. } | Command::Timeline { .. } | Command::Sql { .. } | Command::Queries => return None,
         })
+    }
+}
+
+/// The detections' thresholds: each flag sets the parameter of the same name (`--min-attempts` sets
+/// `$min_attempts`) in every detection that has it. Their help is the parameters' own, with their
+/// defaults, read from the queries by [`command`].
+#[derive(Debug, Default, Args)]
+#[command(next_help_heading = "Thresholds")]
+pub struct Thresholds {
+    /// Sets $min_attempts (the help and default come from the detections' queries).
+    #[arg(long, value_name = "N")]
+    pub min_attempts: Option<String>,
+    /// Sets $max_packets (the help and default come from the detections' queries).
+    #[arg(long, value_name = "N")]
+    pub max_packets: Option<String>,
+    /// Sets $window (the help and default come from the detections' queries).
+    #[arg(long, value_name = "DURATION")]
+    pub window: Option<String>,
+    /// Sets $min_ports (the help and default come from the detections' queries).
+    #[arg(long, value_name = "N")]
+    pub min_ports: Option<String>,
+    /// Sets $min_hosts (the help and default come from the detections' queries).
+    #[arg(long, value_name = "N")]
+    pub min_hosts: Option<String>,
+    /// Sets $probe_packets (the help and default come from the detections' queries).
+    #[arg(long, value_name = "N")]
+    pub probe_packets: Option<String>,
+    /// Sets $probe_ports (the help and default come from the detections' queries).
+    #[arg(long, value_name = "P1,P2,…")]
+    pub probe_ports: Option<String>,
+    /// Sets $min_bytes (the help and default come from the detections' queries).
+    #[arg(long, value_name = "SIZE")]
+    pub min_bytes: Option<String>,
+    /// Sets $baseline (the help and default come from the detections' queries).
+    #[arg(long, value_name = "DURATION")]
+    pub baseline: Option<String>,
+    /// Sets $mining_ports (the help and default come from the detections' queries).
+    #[arg(long, value_name = "P1,P2,…")]
+    pub mining_ports: Option<String>,
+}
+
+impl Thresholds {
+    /// Each flag's parameter name and value, `None` where it was not given.
+    pub fn by_param(&self) -> [(&'static str, Option<&str>); 10] {
+        [
+            ("min_attempts", self.min_attempts.as_deref()),
+            ("max_packets", self.max_packets.as_deref()),
+            ("window", self.window.as_deref()),
+            ("min_ports", self.min_ports.as_deref()),
+            ("min_hosts", self.min_hosts.as_deref()),
+            ("probe_packets", self.probe_packets.as_deref()),
+            ("probe_ports", self.probe_ports.as_deref()),
+            ("min_bytes", self.min_bytes.as_deref()),
+            ("baseline", self.baseline.as_deref()),
+            ("mining_ports", self.mining_ports.as_deref()),
+        ]
+    }
+}
+
+/// The command line's definition, with each threshold flag's help taken from the detections that
+/// have its parameter: what it means, its default, and which detections use it.
+pub fn command() -> clap::Command {
+    let detections = BuiltinQuery::detections();
+    Cli::command().mut_subcommand("detect", |detect| {
+        Thresholds::default().by_param().iter().fold(detect, |detect, (name, _)| {
+            let users: Vec<(&str, crate::query::Param)> = detections
+                .iter()
+                .flat_map(|d| d.params().into_iter().filter(|p| p.name == *name).map(move |p| (d.name, p)))
+                .collect();
+            let Some((_, first)) = users.first() else { return detect };
+            let mut defaults: Vec<(&str, Vec<&str>)> = Vec::new();
+            for (detection, param) in &users {
+                match defaults.iter_mut().find(|(default, _)| *default == param.default) {
+                    Some((_, detections)) => detections.push(detection),
+                    None => defaults.push((param.default, vec![detection])),
+                }
+            }
+            let defaults: Vec<String> = defaults.iter().map(|(v, ds)| format!("{v} ({})", ds.join(", "))).collect();
+            let help = format!("{} Default: {}.", first.about, defaults.join("; "));
+            detect.mut_arg(*name, |arg| arg.help(help))
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed_and_every_threshold_is_a_parameter() {
+        command().debug_assert();
+        let flags: Vec<&str> = Thresholds::default().by_param().iter().map(|(name, _)| *name).collect();
+        let params: std::collections::BTreeSet<&str> =
+            BuiltinQuery::detections().iter().flat_map(|d| d.params()).map(|p| p.name).collect();
+        assert_eq!(flags.iter().copied().collect::<std::collections::BTreeSet<_>>(), params);
+        let help =
+            command().find_subcommand_mut("detect").map(|d| d.render_long_help().to_string()).unwrap_or_default();
+        let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(help.contains("Default: 20 (ssh-bruteforce, rdp-bruteforce, winrm-bruteforce)"), "{help}");
     }
 }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use clap::Parser;
+use clap::FromArgMatches;
 
 pub use args::Cli;
 pub use plan::{Action, Invocation, Plan, UsageError};
@@ -40,7 +40,7 @@ pub const EXIT_PARTIAL: u8 = 3;
 
 /// Parses the process arguments and runs them.
 pub fn run() -> anyhow::Result<Outcome> {
-    let cli = Cli::parse();
+    let cli = Cli::from_arg_matches(&args::command().get_matches()).unwrap_or_else(|e| e.exit());
     let now = chrono::Utc::now().timestamp();
     match Plan::from_cli(cli, now)? {
         Invocation::ListQueries => {
@@ -78,6 +78,8 @@ pub async fn execute(plan: Plan) -> anyhow::Result<Outcome> {
     let frame = match &plan.action {
         Action::Builtin(query, args) => engine.builtin(query, args).await?,
         Action::Sql(sql, limit) => engine.sql(sql, *limit).await?,
+        Action::Detect { detections, args, flows } => engine.detect(detections, args, *flows).await?,
+        Action::Timeline(entity, every, limit) => engine.timeline(entity, *every, *limit).await?,
     };
     let progress = Progress::start(&plan, &sources_size, Arc::clone(engine.report()));
     let written = emit(frame.execute_stream().await?, &plan, &progress.bar).await;
@@ -325,7 +327,22 @@ fn write_catalogue(out: &mut impl Write) -> std::io::Result<()> {
         writeln!(out, "{}", query.name)?;
         writeln!(out, "    {}", field("answers"))?;
         writeln!(out, "    Athena: {}", field("athena"))?;
-        writeln!(out, "    Parameters: {}", field("params"))?;
+        let params = query.params();
+        if params.is_empty() {
+            writeln!(out, "    Parameters: {}", field("params"))?;
+        } else {
+            writeln!(out, "    Parameters (flowq detect {} --flag VALUE):", query.name)?;
+            for param in params {
+                writeln!(
+                    out,
+                    "      --{} (${} = {}): {}",
+                    param.name.replace('_', "-"),
+                    param.name,
+                    param.default,
+                    param.about
+                )?;
+            }
+        }
         writeln!(
             out,
             "    Rows: {}",

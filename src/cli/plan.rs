@@ -6,12 +6,12 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 
-use super::args::{Cli, Command};
+use super::args::{Cli, Command, Thresholds};
 use crate::decode;
 use crate::ioc::{IndicatorList, ListProblem};
 use crate::net::Cidr;
 use crate::output::Format;
-use crate::query::{BuiltinQuery, Filters, QueryArgs, QueryKind};
+use crate::query::{BuiltinQuery, Entity, Filters, QueryArgs, QueryKind};
 use crate::source::{BucketUrl, S3Options, Selection, TimeWindow};
 use crate::table::DecodeOptions;
 
@@ -31,6 +31,17 @@ pub enum Action {
     Builtin(BuiltinQuery, QueryArgs),
     /// Run user SQL, with an optional row cap.
     Sql(String, Option<usize>),
+    /// Run detections: their findings, or with `flows` the flows behind them.
+    Detect {
+        /// The detections, in catalogue order.
+        detections: Vec<BuiltinQuery>,
+        /// Thresholds given, row cap, columns of `--flows`.
+        args: QueryArgs,
+        /// The flows behind the findings instead of the findings.
+        flows: bool,
+    },
+    /// Follow an entity over time, in buckets of `every` seconds, with an optional row cap.
+    Timeline(Entity, i64, Option<usize>),
 }
 
 /// What the command line asks for.
@@ -116,6 +127,28 @@ impl Plan {
                 }
                 Action::Sql(query, g.limit)
             }
+            Command::Detect { detections, flows, thresholds } => {
+                if columns.is_some() && !flows {
+                    return usage("--columns applies to detect --flows (the findings have fixed columns)");
+                }
+                let detections = choose_detections(&detections)?;
+                let params = detection_params(&detections, &thresholds)?;
+                Action::Detect {
+                    detections,
+                    args: QueryArgs { limit: g.limit, columns, params, ..QueryArgs::default() },
+                    flows,
+                }
+            }
+            Command::Timeline { entity, every } => {
+                if columns.is_some() {
+                    return usage("--columns applies to listings; a timeline has fixed columns");
+                }
+                let entity = entity.parse::<Entity>().map_err(|e| UsageError(format!("timeline: {e}")))?;
+                let every = parse_span(&every).filter(|s| *s > 0).ok_or_else(|| {
+                    UsageError(format!("--every {every:?} is not a span: use 1m, 5m, 1h, 1d, or e.g. 90s, 6h, 1w"))
+                })?;
+                Action::Timeline(entity, every, g.limit)
+            }
             command => {
                 let name = command.builtin_name().unwrap_or_default();
                 let query =
@@ -147,7 +180,10 @@ impl Plan {
                         );
                     }
                 }
-                Action::Builtin(query, QueryArgs { cidr, ports, limit: g.limit, columns, indicators })
+                Action::Builtin(
+                    query,
+                    QueryArgs { cidr, ports, limit: g.limit, columns, indicators, ..QueryArgs::default() },
+                )
             }
         };
         let buckets = g
@@ -207,6 +243,92 @@ fn list_note(list: &IndicatorList) -> String {
     format!("{}: {}: {note}", list.list, list.format)
 }
 
+/// The detections named on the command line (all of them when none is), in catalogue order.
+fn choose_detections(names: &[String]) -> Result<Vec<BuiltinQuery>, UsageError> {
+    let all = BuiltinQuery::detections();
+    if let Some(unknown) = names.iter().find(|n| !all.iter().any(|d| d.name == n.as_str())) {
+        let known: Vec<&str> = all.iter().map(|d| d.name).collect();
+        return usage(format!("detect: no detection named {unknown:?}; the detections are: {}", known.join(", ")));
+    }
+    Ok(all.into_iter().filter(|d| names.is_empty() || names.iter().any(|n| n == d.name)).collect())
+}
+
+/// The thresholds given, checked, as the detections' parameter values. A flag that none of the
+/// chosen detections has is refused rather than ignored.
+fn detection_params(
+    detections: &[BuiltinQuery],
+    thresholds: &Thresholds,
+) -> Result<std::collections::BTreeMap<String, datafusion::common::ScalarValue>, UsageError> {
+    let mut params = std::collections::BTreeMap::new();
+    for (name, value) in thresholds.by_param() {
+        let Some(value) = value else { continue };
+        let flag = format!("--{}", name.replace('_', "-"));
+        let Some(param) = detections.iter().flat_map(|d| d.params()).find(|p| p.name == name) else {
+            let users: Vec<&str> = BuiltinQuery::detections()
+                .into_iter()
+                .filter(|d| d.params().iter().any(|p| p.name == name))
+                .map(|d| d.name)
+                .collect();
+            return usage(format!("{flag} applies to {}, which this run does not include", users.join(", ")));
+        };
+        let number = match name {
+            "window" | "baseline" => parse_span(value).filter(|s| *s > 0).ok_or_else(|| {
+                UsageError(format!("{flag} {value:?} is not a duration: use 90s, 10m, 1h, 1d, 1w or seconds"))
+            })?,
+            "min_bytes" => parse_size(value).ok_or_else(|| {
+                UsageError(format!("{flag} {value:?} is not a size: use bytes or 500MB, 2GB, 1GiB, …"))
+            })?,
+            _ if param.is_port_list() => {
+                let ports = param.value(value).map_err(|e| UsageError(format!("{flag}: {e}")))?;
+                params.insert(name.to_string(), ports);
+                continue;
+            }
+            _ => value.trim().parse::<i64>().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                UsageError(format!("{flag} {value:?} is not a count: use a whole number of at least 1"))
+            })?,
+        };
+        params.insert(name.to_string(), datafusion::common::ScalarValue::Int64(Some(number)));
+    }
+    Ok(params)
+}
+
+/// Seconds in a span: `90s`, `10m`, `24h`, `7d`, `2w`, or a bare number of seconds.
+fn parse_span(text: &str) -> Option<i64> {
+    let t = text.trim();
+    if let Ok(seconds) = t.parse::<i64>() {
+        return (seconds >= 0).then_some(seconds);
+    }
+    let unit = match t.chars().last()? {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        'w' => 7 * 86_400,
+        _ => return None,
+    };
+    t[..t.len() - 1].parse::<i64>().ok().filter(|n| *n >= 0)?.checked_mul(unit)
+}
+
+/// Bytes in a size: a number, optionally with KB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB.
+fn parse_size(text: &str) -> Option<i64> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let scale: i64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        "tb" => 1_000_000_000_000,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        "tib" => 1 << 40,
+        _ => return None,
+    };
+    number.parse::<i64>().ok()?.checked_mul(scale)
+}
+
 /// A time: RFC 3339, a date (midnight UTC), `YYYY-MM-DDTHH:MM[:SS]` (UTC), or a span before `now`.
 pub fn parse_time(flag: &str, text: &str, now: i64) -> Result<i64, UsageError> {
     let t = text.trim();
@@ -223,19 +345,8 @@ pub fn parse_time(flag: &str, text: &str, now: i64) -> Result<i64, UsageError> {
     {
         return Ok(midnight.and_utc().timestamp());
     }
-    let unit = |c: char| match c {
-        's' => Some(1),
-        'm' => Some(60),
-        'h' => Some(3600),
-        'd' => Some(86_400),
-        'w' => Some(7 * 86_400),
-        _ => None,
-    };
-    if let Some(last) = t.chars().last()
-        && let Some(seconds) = unit(last)
-        && let Ok(n) = t[..t.len() - 1].parse::<i64>()
-        && n >= 0
-        && let Some(span) = n.checked_mul(seconds)
+    if t.ends_with(|c: char| c.is_ascii_alphabetic())
+        && let Some(span) = parse_span(t)
     {
         return Ok(now - span);
     }
@@ -396,6 +507,21 @@ mod tests {
         assert!(parse_protocol("tcpp").is_err());
         assert_eq!(parse_ports("22, 3389").ok(), Some(vec![22, 3389]));
         assert!(parse_ports("22,70000").is_err());
+    }
+
+    #[test]
+    fn spans_and_sizes() {
+        assert_eq!(parse_span("90s"), Some(90));
+        assert_eq!(parse_span("10m"), Some(600));
+        assert_eq!(parse_span("1d"), Some(86_400));
+        assert_eq!(parse_span("3600"), Some(3600));
+        assert_eq!(parse_span("1y"), None);
+        assert_eq!(parse_span("-5m"), None);
+        assert_eq!(parse_size("500MB"), Some(500_000_000));
+        assert_eq!(parse_size("2 GiB"), Some(2 << 30));
+        assert_eq!(parse_size("123"), Some(123));
+        assert_eq!(parse_size("1.5GB"), None);
+        assert_eq!(parse_size("GB"), None);
     }
 
     #[test]

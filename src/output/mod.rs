@@ -26,7 +26,7 @@ mod csv;
 pub const TABLE_ROWS: usize = 200;
 
 /// Columns holding epoch seconds, shown as UTC times in the terminal table.
-const TIME_COLUMNS: &[&str] = &["start", "end", "first_seen", "last_seen", "delivered"];
+const TIME_COLUMNS: &[&str] = &["start", "end", "first_seen", "last_seen", "delivered", "bucket"];
 
 /// An output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,5 +1,12 @@
 //! The built-in queries: `queries/<name>.sql`, embedded at build time, described by their header
-//! comment (`-- key: value` lines: name, answers, athena, params, kind, size, notes).
+//! comment (`-- key: value` lines: name, answers, athena, params or param, kind, size, notes).
+//!
+//! A detection (`kind: detection`) declares each parameter on a `-- param: NAME DEFAULT description`
+//! line and holds two statements: the flows behind its findings, then, after a `-- findings:` line,
+//! the findings, an aggregation over the first as the table `evidence`.
+
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::ScalarValue;
 
 /// What a built-in query returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -10,7 +17,49 @@ pub enum QueryKind {
     Listing,
     /// Every flow that matched something, with what it matched: fixed columns, every row.
     Hits,
+    /// Findings of a detection (`flowq detect`), one row each.
+    Detection,
+    /// An entity's traffic per time bucket (`flowq timeline`).
+    Timeline,
 }
+
+/// A parameter of a detection: `$name`, its default and what it means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Param {
+    /// The placeholder's name (`min_attempts` for `$min_attempts`); the flag is `--min-attempts`.
+    pub name: &'static str,
+    /// The default: an integer, or a comma-separated list of ports.
+    pub default: &'static str,
+    /// What it means.
+    pub about: &'static str,
+}
+
+impl Param {
+    /// Whether the parameter is a list of ports (its default is a comma-separated list).
+    pub fn is_port_list(&self) -> bool {
+        self.default.contains(',')
+    }
+
+    /// The parameter's value from `text`: a list of ports, or an integer.
+    pub fn value(&self, text: &str) -> Result<ScalarValue, String> {
+        if self.is_port_list() {
+            let ports = text
+                .split(',')
+                .map(|p| p.trim().parse::<u16>().map(|p| ScalarValue::Int32(Some(i32::from(p)))))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|_| format!("{text:?} is not a list of ports, e.g. 22,3389"))?;
+            Ok(ScalarValue::List(ScalarValue::new_list_nullable(&ports, &DataType::Int32)))
+        } else {
+            text.trim()
+                .parse::<i64>()
+                .map(|n| ScalarValue::Int64(Some(n)))
+                .map_err(|_| format!("{text:?} is not an integer"))
+        }
+    }
+}
+
+/// The line that ends a detection's flows and starts its findings.
+const FINDINGS_MARK: &str = "-- findings:";
 
 /// A built-in query.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +88,15 @@ const SOURCES: &[(&str, &str)] = &[
     ("ssh-rdp", include_str!("../../queries/ssh-rdp.sql")),
     ("sweep", include_str!("../../queries/sweep.sql")),
     ("sweep-summary", include_str!("../../queries/sweep-summary.sql")),
+    ("ssh-bruteforce", include_str!("../../queries/ssh-bruteforce.sql")),
+    ("rdp-bruteforce", include_str!("../../queries/rdp-bruteforce.sql")),
+    ("winrm-bruteforce", include_str!("../../queries/winrm-bruteforce.sql")),
+    ("port-probe", include_str!("../../queries/port-probe.sql")),
+    ("port-scan", include_str!("../../queries/port-scan.sql")),
+    ("exfiltration", include_str!("../../queries/exfiltration.sql")),
+    ("unusual-port", include_str!("../../queries/unusual-port.sql")),
+    ("crypto-mining", include_str!("../../queries/crypto-mining.sql")),
+    ("timeline", include_str!("../../queries/timeline.sql")),
 ];
 
 impl BuiltinQuery {
@@ -66,8 +124,37 @@ impl BuiltinQuery {
         match self.header("kind") {
             Some("listing") => QueryKind::Listing,
             Some("hits") => QueryKind::Hits,
+            Some("detection") => QueryKind::Detection,
+            Some("timeline") => QueryKind::Timeline,
             _ => QueryKind::Ranking,
         }
+    }
+
+    /// The detections, in catalogue order.
+    pub fn detections() -> Vec<BuiltinQuery> {
+        Self::all().into_iter().filter(|q| q.kind() == QueryKind::Detection).collect()
+    }
+
+    /// The parameters declared on `-- param:` lines.
+    pub fn params(&self) -> Vec<Param> {
+        self.sql
+            .lines()
+            .map_while(|line| line.strip_prefix("-- "))
+            .filter_map(|line| line.strip_prefix("param: "))
+            .filter_map(|line| {
+                let (name, rest) = line.split_once(' ')?;
+                let (default, about) = rest.split_once(' ')?;
+                Some(Param { name, default, about })
+            })
+            .collect()
+    }
+
+    /// A detection's statements: the flows behind its findings, and the findings over them as
+    /// `evidence`, each a complete query. `None` for other queries.
+    pub fn detection_sql(&self) -> Option<(String, String)> {
+        let (evidence, findings) = self.sql.split_once(FINDINGS_MARK)?;
+        let evidence = evidence.trim();
+        Some((evidence.to_string(), format!("WITH evidence AS ({evidence})\n{}", findings.trim())))
     }
 
     /// The number of rows returned unless `--limit` says otherwise; `None` for all.
@@ -84,11 +171,43 @@ mod tests {
     fn every_query_names_itself_and_documents_its_header() {
         for query in BuiltinQuery::all() {
             assert_eq!(query.header("name"), Some(query.name), "{}", query.name);
-            assert!(matches!(query.header("kind"), Some("ranking" | "listing" | "hits")), "{}", query.name);
-            for key in ["answers", "athena", "params", "size", "notes"] {
+            let kind = query.header("kind");
+            assert!(matches!(kind, Some("ranking" | "listing" | "hits" | "detection" | "timeline")), "{}", query.name);
+            for key in ["answers", "athena", "size", "notes"] {
                 assert!(query.header(key).is_some_and(|v| !v.is_empty()), "{} lacks {key}", query.name);
             }
+            if kind == Some("detection") {
+                assert!(query.detection_sql().is_some(), "{} lacks {FINDINGS_MARK}", query.name);
+                for param in query.params() {
+                    assert!(query.sql.contains(&format!("${}", param.name)), "{}: ${} unused", query.name, param.name);
+                    assert!(!param.about.is_empty(), "{}: ${} undocumented", query.name, param.name);
+                }
+            } else {
+                assert!(query.header("params").is_some_and(|v| !v.is_empty()), "{} lacks params", query.name);
+                assert!(query.params().is_empty() && query.detection_sql().is_none(), "{}", query.name);
+            }
         }
+    }
+
+    #[test]
+    fn detections_declare_their_parameters() {
+        let names: Vec<&str> = BuiltinQuery::detections().iter().map(|q| q.name).collect();
+        assert_eq!(
+            names,
+            [
+                "ssh-bruteforce",
+                "rdp-bruteforce",
+                "winrm-bruteforce",
+                "port-probe",
+                "port-scan",
+                "exfiltration",
+                "unusual-port",
+                "crypto-mining"
+            ]
+        );
+        let ssh = BuiltinQuery::named("ssh-bruteforce").map(|q| q.params()).unwrap_or_default();
+        let declared: Vec<(&str, &str)> = ssh.iter().map(|p| (p.name, p.default)).collect();
+        assert_eq!(declared, [("min_attempts", "20"), ("window", "3600"), ("max_packets", "50")]);
     }
 
     #[test]

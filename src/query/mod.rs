@@ -6,6 +6,7 @@
 
 mod catalog;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::DataType;
@@ -16,18 +17,18 @@ use datafusion::execution::FunctionRegistry;
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
-use datafusion::logical_expr::{Expr, ScalarUDF, col, lit};
+use datafusion::logical_expr::{Expr, ScalarUDF, cast, col, lit};
 use datafusion::prelude::{SQLOptions, SessionConfig, SessionContext};
 use object_store::ObjectStore;
 use serde::{Deserialize, Serialize};
 
-pub use catalog::{BuiltinQuery, QueryKind};
+pub use catalog::{BuiltinQuery, Param, QueryKind};
 
 use crate::decode::{DEFAULT_FORMAT, Problem, ProblemKind};
 use crate::ioc::Indicator;
 use crate::net::Cidr;
 use crate::source::{Listing, TimeWindow};
-use crate::table::{CidrContains, DecodeOptions, FlowsTable, IocHits, ScanReport, unknown_header_fields};
+use crate::table::{CidrContains, DecodeOptions, FlowsTable, IocHits, IsInternal, ScanReport, unknown_header_fields};
 
 /// The ports `admin-ports` looks at unless told otherwise.
 pub const DEFAULT_ADMIN_PORTS: &[i32] = &[22, 23, 3389, 5900, 5985, 5986];
@@ -66,6 +67,61 @@ pub struct QueryArgs {
     pub columns: Option<Vec<String>>,
     /// The threat-list entries of `sweep` and `sweep-summary`.
     pub indicators: Vec<Indicator>,
+    /// Detections' parameters given on the command line, by name; the others take their default.
+    pub params: BTreeMap<String, ScalarValue>,
+}
+
+/// The columns of a detection's findings, in order, with their types (`detection` comes first).
+pub const FINDING_COLUMNS: &[(&str, DataType)] = &[
+    ("finding", DataType::Utf8),
+    ("severity", DataType::Utf8),
+    ("source", DataType::Utf8),
+    ("target", DataType::Utf8),
+    ("port", DataType::Int32),
+    ("first_seen", DataType::Int64),
+    ("last_seen", DataType::Int64),
+    ("flows", DataType::Int64),
+    ("accepted", DataType::Int64),
+    ("rejected", DataType::Int64),
+    ("bytes", DataType::Int64),
+    ("packets", DataType::Int64),
+    ("evidence", DataType::Utf8),
+];
+
+/// What `flowq timeline` follows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entity {
+    /// An address or CIDR block: flows with it in any of the four address columns.
+    Block(Cidr),
+    /// A network interface: flows with this `interface_id`.
+    Interface(String),
+    /// An instance: flows with this `instance_id`.
+    Instance(String),
+}
+
+impl std::str::FromStr for Entity {
+    type Err = String;
+
+    /// `eni-…` is an interface, `i-…` an instance, anything else must be an address or CIDR block.
+    fn from_str(text: &str) -> std::result::Result<Self, Self::Err> {
+        let text = text.trim();
+        let id = |prefix: &str| {
+            text.strip_prefix(prefix)
+                .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
+        };
+        if id("eni-") {
+            Ok(Entity::Interface(text.to_string()))
+        } else if id("i-") {
+            Ok(Entity::Instance(text.to_string()))
+        } else {
+            text.parse::<Cidr>().map(Entity::Block).map_err(|_| {
+                format!(
+                    "{text:?} is not an address, CIDR block, interface or instance id \
+                     (e.g. 198.51.100.77, 10.0.1.0/24, eni-0a1b2c3d4e5f60718, i-0a1b2c3d4e5f60718)"
+                )
+            })
+        }
+    }
 }
 
 /// The listed objects of one object store.
@@ -116,6 +172,7 @@ impl Engine {
         let runtime = runtime.build_arc()?;
         let ctx = SessionContext::new_with_config_rt(config, runtime);
         ctx.register_udf(ScalarUDF::from(CidrContains::new()));
+        ctx.register_udf(ScalarUDF::from(IsInternal::default()));
         let report = Arc::new(ScanReport::default());
         let mut stores = Vec::with_capacity(sources.len());
         let mut extra: Vec<String> = Vec::new();
@@ -196,24 +253,89 @@ impl Engine {
         }
         let mut frame = self.ctx.sql(query.sql).await?.with_param_values(ParamValues::from(params))?;
         if query.kind() == QueryKind::Listing {
-            let default: Vec<String> = DEFAULT_FORMAT
-                .iter()
-                .map(|f| crate::decode::column_name(f))
-                .chain(["source".to_string(), "line".to_string()])
-                .collect();
-            let columns = args.columns.clone().unwrap_or(default);
-            let schema = frame.schema();
-            if let Some(missing) = columns.iter().find(|c| schema.field_with_unqualified_name(c).is_err()) {
-                let known: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-                return Err(DataFusionError::Plan(format!(
-                    "--columns: flows has no column {missing:?}; its columns are: {}",
-                    known.join(", ")
-                )));
-            }
-            let names: Vec<&str> = columns.iter().map(String::as_str).collect();
-            frame = frame.select_columns(&names)?;
+            let columns = listing_columns(&frame, args.columns.as_deref())?;
+            frame = frame.select(columns)?;
         }
         match args.limit.or(query.default_size()) {
+            Some(limit) => frame.limit(0, Some(limit)),
+            None => Ok(frame),
+        }
+    }
+
+    /// Runs `detections` as one table, the detection's name in its first column: their findings,
+    /// ordered by first seen, or with `flows` the flows behind them, ordered like a listing
+    /// (`args.columns` picks their columns). Parameters not in `args.params` take their defaults.
+    pub async fn detect(&self, detections: &[BuiltinQuery], args: &QueryArgs, flows: bool) -> Result<DataFrame> {
+        let mut all: Option<DataFrame> = None;
+        for detection in detections {
+            let (evidence, findings) = detection
+                .detection_sql()
+                .ok_or_else(|| DataFusionError::Plan(format!("{} is not a detection", detection.name)))?;
+            let mut params: Vec<(String, ScalarValue)> = Vec::new();
+            for param in detection.params() {
+                let value = match args.params.get(param.name) {
+                    Some(value) => value.clone(),
+                    None => param
+                        .value(param.default)
+                        .map_err(|e| DataFusionError::Plan(format!("{}: ${}: {e}", detection.name, param.name)))?,
+                };
+                params.push((param.name.to_string(), value));
+            }
+            let sql = if flows { evidence } else { findings };
+            let frame = self.ctx.sql(&sql).await?.with_param_values(ParamValues::from(params))?;
+            let name = lit(detection.name).alias("detection");
+            let columns: Vec<Expr> = if flows {
+                std::iter::once(name).chain(listing_columns(&frame, args.columns.as_deref())?).collect()
+            } else {
+                std::iter::once(name)
+                    .chain(FINDING_COLUMNS.iter().map(|(c, t)| cast(col(*c), t.clone()).alias(*c)))
+                    .collect()
+            };
+            let frame = frame.select(columns)?;
+            all = Some(match all {
+                Some(all) => all.union(frame)?,
+                None => frame,
+            });
+        }
+        let frame = all.ok_or_else(|| DataFusionError::Plan("no detection to run".to_string()))?;
+        let order: &[&str] = if flows {
+            &["start", "end", "source", "line", "detection"]
+        } else {
+            &["first_seen", "detection", "source", "target", "port"]
+        };
+        let schema = frame.schema().clone();
+        let sort = order
+            .iter()
+            .filter(|c| schema.field_with_unqualified_name(c).is_ok())
+            .map(|c| col(*c).sort(true, false))
+            .collect();
+        let frame = frame.sort(sort)?;
+        match args.limit {
+            Some(limit) => frame.limit(0, Some(limit)),
+            None => Ok(frame),
+        }
+    }
+
+    /// `entity`'s traffic per bucket of `every` seconds (`queries/timeline.sql`).
+    pub async fn timeline(&self, entity: &Entity, every: i64, limit: Option<usize>) -> Result<DataFrame> {
+        let query = BuiltinQuery::named("timeline")
+            .ok_or_else(|| DataFusionError::Plan("the timeline query is missing".to_string()))?;
+        let flows = self.ctx.table("flows").await?;
+        let (predicate, cidr) = match entity {
+            Entity::Block(cidr) => {
+                let filters = Filters { ips: vec![cidr.to_string()], ..Filters::default() };
+                let predicate = filter_expr(&self.ctx, &filters)?
+                    .ok_or_else(|| DataFusionError::Plan("no address to follow".to_string()))?;
+                (predicate, Some(cidr.to_string()))
+            }
+            Entity::Interface(id) => (col("interface_id").eq(lit(id.as_str())), None),
+            Entity::Instance(id) => (col("instance_id").eq(lit(id.as_str())), None),
+        };
+        self.ctx.register_table("entity", flows.filter(predicate)?.into_view())?;
+        let params =
+            vec![("every".to_string(), ScalarValue::Int64(Some(every))), ("cidr".to_string(), ScalarValue::Utf8(cidr))];
+        let frame = self.ctx.sql(query.sql).await?.with_param_values(ParamValues::from(params))?;
+        match limit {
             Some(limit) => frame.limit(0, Some(limit)),
             None => Ok(frame),
         }
@@ -228,6 +350,26 @@ impl Engine {
             None => Ok(frame),
         }
     }
+}
+
+/// A listing's columns: `columns`, or the 14 default-format columns then `source, line`. A name
+/// `flows` does not have is an error that lists the ones it has.
+fn listing_columns(frame: &DataFrame, columns: Option<&[String]>) -> Result<Vec<Expr>> {
+    let default: Vec<String> = DEFAULT_FORMAT
+        .iter()
+        .map(|f| crate::decode::column_name(f))
+        .chain(["source".to_string(), "line".to_string()])
+        .collect();
+    let columns = columns.unwrap_or(&default);
+    let schema = frame.schema();
+    if let Some(missing) = columns.iter().find(|c| schema.field_with_unqualified_name(c).is_err()) {
+        let known: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        return Err(DataFusionError::Plan(format!(
+            "--columns: flows has no column {missing:?}; its columns are: {}",
+            known.join(", ")
+        )));
+    }
+    Ok(columns.iter().map(|c| col(c.as_str())).collect())
 }
 
 /// Explains a refused statement in the user's terms.
@@ -281,4 +423,20 @@ fn filter_expr(ctx: &SessionContext, filters: &Filters) -> Result<Option<Expr>> 
         parts.extend(any);
     }
     Ok(parts.into_iter().reduce(Expr::and))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entities() {
+        assert_eq!("eni-0a1b2c3d".parse::<Entity>(), Ok(Entity::Interface("eni-0a1b2c3d".into())));
+        assert_eq!(" i-0123abcd ".parse::<Entity>(), Ok(Entity::Instance("i-0123abcd".into())));
+        assert!(matches!("10.0.0.0/8".parse::<Entity>(), Ok(Entity::Block(_))));
+        assert!(matches!("2001:db8::1".parse::<Entity>(), Ok(Entity::Block(_))));
+        for bad in ["eni-", "i-", "eni-0a/1", "example.com", ""] {
+            assert!(bad.parse::<Entity>().is_err(), "{bad}");
+        }
+    }
 }

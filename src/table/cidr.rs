@@ -1,7 +1,10 @@
-//! `cidr_contains(cidr, address)`: true when the address is inside the CIDR block (or equals the
-//! single address), IPv4 and IPv6, like Trino's `contains(cidr, CAST(x AS IPADDRESS))` in Athena SQL.
+//! Address functions for SQL:
+//! - `cidr_contains(cidr, address)`: true when the address is inside the CIDR block (or equals the
+//!   single address), IPv4 and IPv6, like Trino's `contains(cidr, CAST(x AS IPADDRESS))` in Athena SQL;
+//! - `is_internal(address)`: true when the address is inside the blocks of the network being
+//!   investigated (by default [`INTERNAL_BLOCKS`]: private and other non-internet addresses).
 //!
-//! NULL in either argument gives NULL; a value that is not an address (e.g. a NODATA row's `-`, which
+//! NULL in an argument gives NULL; a value that is not an address (e.g. a NODATA row's `-`, which
 //! is NULL anyway) gives false. An invalid CIDR is an error that names it.
 
 use std::sync::Arc;
@@ -12,7 +15,7 @@ use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{Result, ScalarValue, exec_err};
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility};
 
-use crate::net::Cidr;
+use crate::net::{Cidr, INTERNAL_BLOCKS};
 
 /// The `cidr_contains` scalar function.
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -90,5 +93,59 @@ impl ScalarUDFImpl for CidrContains {
             })
             .collect::<Result<BooleanArray>>()?;
         Ok(ColumnarValue::Array(Arc::new(result)))
+    }
+}
+
+/// The `is_internal` scalar function.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct IsInternal {
+    signature: Signature,
+    blocks: Vec<Cidr>,
+}
+
+impl IsInternal {
+    /// The function over `blocks`.
+    pub fn new(blocks: Vec<Cidr>) -> Self {
+        IsInternal { signature: Signature::string(1, Volatility::Immutable), blocks }
+    }
+}
+
+impl Default for IsInternal {
+    /// Over [`INTERNAL_BLOCKS`].
+    fn default() -> Self {
+        IsInternal::new(INTERNAL_BLOCKS.iter().filter_map(|b| b.parse().ok()).collect())
+    }
+}
+
+impl ScalarUDFImpl for IsInternal {
+    fn name(&self) -> &str {
+        "is_internal"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Boolean)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let [address] = args.args.as_slice() else {
+            return exec_err!("is_internal takes 1 argument: an address");
+        };
+        let inside = |text: &str| {
+            text.parse::<std::net::IpAddr>().is_ok_and(|ip| self.blocks.iter().any(|block| block.contains(ip)))
+        };
+        Ok(match address {
+            ColumnarValue::Scalar(value) => {
+                ColumnarValue::Scalar(ScalarValue::Boolean(value.try_as_str().flatten().map(inside)))
+            }
+            ColumnarValue::Array(array) => {
+                let values = as_view(array, "is_internal")?;
+                let result: BooleanArray = values.iter().map(|v| v.map(inside)).collect();
+                ColumnarValue::Array(Arc::new(result))
+            }
+        })
     }
 }

@@ -28,7 +28,7 @@ use futures::StreamExt;
 use object_store::path::Path;
 use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
 
-pub use cidr::CidrContains;
+pub use cidr::{CidrContains, IsInternal};
 pub use ioc::IocHits;
 pub use report::{MAX_LISTED_PROBLEMS, ObjectProblem, ScanReport, ScanTotals};
 pub use scan::{DecodeOptions, StrictError};

@@ -144,10 +144,25 @@ pub fn csv(args: &[&str]) -> (Vec<String>, Vec<Vec<String>>) {
 
 pub fn parse_csv(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
     let mut lines = text.lines();
-    let header = lines.next().unwrap_or("").split(',').map(str::to_string).collect();
-    // The CSV writer quotes a lone empty field (`""`) so that the row is not a blank line.
-    let rows = lines
-        .map(|l| l.split(',').map(|v| if v == "\"\"" { String::new() } else { v.to_string() }).collect())
-        .collect();
-    (header, rows)
+    let header = split_csv_line(lines.next().unwrap_or(""));
+    (header, lines.map(split_csv_line).collect())
+}
+
+/// One CSV line's fields: quoted fields may hold commas and doubled quotes (`""` alone is empty).
+fn split_csv_line(line: &str) -> Vec<String> {
+    let (mut fields, mut field, mut quoted) = (Vec::new(), String::new(), false);
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => fields.push(std::mem::take(&mut field)),
+            _ => field.push(c),
+        }
+    }
+    fields.push(field);
+    fields
 }
