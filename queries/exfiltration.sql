@@ -10,12 +10,12 @@ WITH outbound AS (
   SELECT * FROM flows
   WHERE NOT is_internal(dstaddr) AND (is_internal(srcaddr) OR flow_direction = 'egress')
 )
-SELECT o.* FROM outbound AS o
-JOIN (SELECT DISTINCT srcaddr, dstaddr, slot + side AS slot
+SELECT o.*
+FROM (SELECT DISTINCT srcaddr, dstaddr, slot + side AS slot
       FROM (SELECT srcaddr, dstaddr, start / $window AS slot FROM outbound
             GROUP BY srcaddr, dstaddr, start / $window HAVING sum(bytes) >= $min_bytes) AS windows
       CROSS JOIN (VALUES (-1), (0), (1)) AS sides(side)) AS busy
-  ON o.srcaddr = busy.srcaddr AND o.dstaddr = busy.dstaddr AND o.start / $window = busy.slot
+JOIN outbound AS o ON o.srcaddr = busy.srcaddr AND o.dstaddr = busy.dstaddr AND o.start / $window = busy.slot
 -- findings:
 SELECT 'Behavior:EC2/TrafficVolumeUnusual' AS finding, 'medium' AS severity,
        srcaddr AS source, dstaddr AS target, CAST(NULL AS INT) AS port,

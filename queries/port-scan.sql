@@ -1,8 +1,8 @@
 -- name: port-scan
--- answers: Port scans and sweeps: a source that probed many destination ports, or many hosts, within one window — inbound reconnaissance from the internet, or an instance scanning (GuardDuty's findings are for an instance that scans).
+-- answers: Port scans and sweeps: a source that probed many destination ports, or one port on many hosts, within one window — inbound reconnaissance from the internet, or an instance scanning (GuardDuty's findings are for an instance that scans).
 -- athena: none (GuardDuty's Recon:EC2/Portscan and Impact:EC2/PortSweep)
 -- param: min_ports 50 Distinct destination ports probed by one source within one window that make a finding.
--- param: min_hosts 25 Distinct hosts probed by one source within one window that make a finding.
+-- param: min_hosts 100 Distinct hosts probed on one port by one source within one window that make a finding.
 -- param: window 3600 The window, in seconds (--window takes 10m, 1h, 1d, …); windows are aligned to the clock (00:00, 01:00, … for an hour).
 -- param: probe_packets 3 A probe is a TCP or UDP flow of at most this many packets whose destination port is below its source port (the connecting side: a server's replies are not probes).
 -- kind: detection
@@ -11,12 +11,13 @@
 WITH probes AS (
   SELECT * FROM flows WHERE protocol IN (6, 17) AND packets <= $probe_packets AND dstport < srcport
 )
-SELECT p.* FROM probes AS p
-JOIN (SELECT DISTINCT srcaddr, slot + side AS slot
-      FROM (SELECT srcaddr, start / $window AS slot FROM probes GROUP BY srcaddr, start / $window
-            HAVING count(DISTINCT dstport) >= $min_ports OR count(DISTINCT dstaddr) >= $min_hosts) AS windows
+SELECT p.*
+FROM (SELECT DISTINCT srcaddr, slot + side AS slot
+      FROM (SELECT srcaddr, slot FROM (SELECT srcaddr, start / $window AS slot, dstport, count(DISTINCT dstaddr) AS hosts
+                                       FROM probes GROUP BY srcaddr, start / $window, dstport) AS per_port
+            GROUP BY srcaddr, slot HAVING count(*) >= $min_ports OR max(hosts) >= $min_hosts) AS windows
       CROSS JOIN (VALUES (-1), (0), (1)) AS sides(side)) AS busy
-  ON p.srcaddr = busy.srcaddr AND p.start / $window = busy.slot
+JOIN probes AS p ON p.srcaddr = busy.srcaddr AND p.start / $window = busy.slot
 -- findings:
 SELECT CASE WHEN max(ports) >= $min_ports THEN 'Recon:EC2/Portscan' ELSE 'Impact:EC2/PortSweep' END AS finding,
        CASE WHEN NOT is_internal(srcaddr) THEN 'low' WHEN max(ports) >= $min_ports THEN 'medium' ELSE 'high' END AS severity,

@@ -10,11 +10,11 @@
 WITH attempts AS (
   SELECT * FROM flows WHERE protocol = 6 AND dstport = 22 AND packets <= $max_packets
 )
-SELECT a.* FROM attempts AS a
-JOIN (SELECT DISTINCT srcaddr, dstaddr
+SELECT a.*
+FROM (SELECT DISTINCT srcaddr, dstaddr
       FROM (SELECT srcaddr, dstaddr FROM attempts
             GROUP BY srcaddr, dstaddr, start / $window HAVING count(*) >= $min_attempts) AS windows) AS busy
-  ON a.srcaddr = busy.srcaddr AND a.dstaddr = busy.dstaddr
+JOIN attempts AS a ON a.srcaddr = busy.srcaddr AND a.dstaddr = busy.dstaddr
 -- findings:
 SELECT 'UnauthorizedAccess:EC2/SSHBruteForce' AS finding,
        CASE WHEN is_internal(srcaddr) THEN 'high' ELSE 'low' END AS severity,

@@ -1,7 +1,7 @@
 -- name: unusual-port
 -- answers: New outbound ports: an internal address connecting to external addresses on a port (and protocol) it never connected to during the baseline, the first part of the flows read.
 -- athena: none (GuardDuty's Behavior:EC2/NetworkPortUnusual)
--- param: baseline 86400 The baseline, in seconds from the earliest start among the flows read (--baseline takes 12h, 7d, …).
+-- param: baseline 86400 The baseline, in seconds from the earliest outbound connection among the flows read (--baseline takes 12h, 7d, …).
 -- kind: detection
 -- size: all
 -- notes: A connection is an outbound TCP or UDP flow (destination outside the internal blocks, source inside them or logged as egress) whose destination port is below its source port (the connecting side: replies of a server are left out). Only addresses that connected out during the baseline are judged; a port they first used after it is a finding, with every such flow after the baseline in its counts and --flows. The baseline is taken from the flows read, so --since moves it: read enough history before the days in question. Severity medium, as GuardDuty's.
@@ -10,14 +10,18 @@ WITH outbound AS (
   WHERE protocol IN (6, 17) AND dstport < srcport
     AND NOT is_internal(dstaddr) AND (is_internal(srcaddr) OR flow_direction = 'egress')
 ),
-cut AS (SELECT min(start) + $baseline AS t FROM flows),
-known AS (SELECT DISTINCT srcaddr, protocol, dstport FROM outbound, cut WHERE start < cut.t),
-judged AS (SELECT DISTINCT srcaddr FROM known)
-SELECT o.* FROM outbound AS o
-CROSS JOIN cut
-JOIN judged ON o.srcaddr = judged.srcaddr
-LEFT JOIN known ON o.srcaddr = known.srcaddr AND o.protocol = known.protocol AND o.dstport = known.dstport
-WHERE known.srcaddr IS NULL AND o.start >= cut.t
+ports AS (
+  SELECT srcaddr, protocol, dstport, min(start) AS first_used FROM outbound GROUP BY srcaddr, protocol, dstport
+),
+new AS (
+  SELECT srcaddr, protocol, dstport
+  FROM (SELECT srcaddr, protocol, dstport, first_used, min(first_used) OVER () + $baseline AS cut,
+               min(first_used) OVER (PARTITION BY srcaddr) AS host_first
+        FROM ports) AS marked
+  WHERE host_first < cut AND first_used >= cut
+)
+SELECT o.* FROM new JOIN outbound AS o
+  ON o.srcaddr = new.srcaddr AND o.protocol = new.protocol AND o.dstport = new.dstport
 -- findings:
 SELECT 'Behavior:EC2/NetworkPortUnusual' AS finding, 'medium' AS severity,
        srcaddr AS source,

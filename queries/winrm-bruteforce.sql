@@ -10,11 +10,11 @@
 WITH attempts AS (
   SELECT * FROM flows WHERE protocol = 6 AND dstport IN (5985, 5986) AND packets <= $max_packets
 )
-SELECT a.* FROM attempts AS a
-JOIN (SELECT DISTINCT srcaddr, dstaddr, dstport
+SELECT a.*
+FROM (SELECT DISTINCT srcaddr, dstaddr, dstport
       FROM (SELECT srcaddr, dstaddr, dstport FROM attempts
             GROUP BY srcaddr, dstaddr, dstport, start / $window HAVING count(*) >= $min_attempts) AS windows) AS busy
-  ON a.srcaddr = busy.srcaddr AND a.dstaddr = busy.dstaddr AND a.dstport = busy.dstport
+JOIN attempts AS a ON a.srcaddr = busy.srcaddr AND a.dstaddr = busy.dstaddr AND a.dstport = busy.dstport
 -- findings:
 SELECT 'Impact:EC2/WinRMBruteForce' AS finding,
        CASE WHEN is_internal(srcaddr) THEN 'high' ELSE 'low' END AS severity,

@@ -347,7 +347,8 @@ impl FlowLog {
         };
         let client_port = if protocol == 6 || protocol == 17 { rng.range(32768, 61000) } else { 0 };
         let egress = rng.chance(55);
-        let packets = rng.range(1, 400);
+        // Administrators' SSH and RDP sessions are long: short ones are what brute force looks like.
+        let packets = if matches!(server_port, 22 | 3389) { rng.range(60, 400) } else { rng.range(1, 400) };
         let bytes = packets * rng.range(40, 1500);
         let accept = rng.chance(92);
         let (src, dst, sport, dport) =

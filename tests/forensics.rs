@@ -124,9 +124,10 @@ fn thresholds_move_the_findings() {
     assert_eq!(count(&["port-probe", "--probe-ports", "9200"]), 1);
     // A baseline of the whole three days leaves nothing new.
     assert_eq!(count(&["unusual-port", "--baseline", "4d"]), 0);
-    // The scan touched 240 ports on 3 hosts.
-    assert_eq!(count(&["port-scan", "--min-ports", "500"]), 0);
-    assert_eq!(count(&["port-scan", "--min-ports", "500", "--min-hosts", "3"]), 1);
+    // The scan touched 240 ports, 231 of them within one hour.
+    assert_eq!(count(&["port-scan", "--min-ports", "231"]), 1);
+    assert_eq!(count(&["port-scan", "--min-ports", "232"]), 0);
+    assert_eq!(count(&["port-scan", "--min-ports", "232", "--window", "1d"]), 1);
 
     for (args, message) in [
         (&["detect", "nope"][..], "no detection named \"nope\""),

@@ -75,14 +75,22 @@ pub async fn execute(plan: Plan) -> anyhow::Result<Outcome> {
         sources.iter().flat_map(|s| &s.listing.objects).map(|o| o.size).sum::<u64>(),
     );
     let engine = Engine::open(sources, plan.options.clone(), &plan.filters, Some(plan.memory_limit)).await?;
-    let frame = match &plan.action {
-        Action::Builtin(query, args) => engine.builtin(query, args).await?,
-        Action::Sql(sql, limit) => engine.sql(sql, *limit).await?,
-        Action::Detect { detections, args, flows } => engine.detect(detections, args, *flows).await?,
-        Action::Timeline(entity, every, limit) => engine.timeline(entity, *every, *limit).await?,
-    };
     let progress = Progress::start(&plan, &sources_size, Arc::clone(engine.report()));
-    let written = emit(frame.execute_stream().await?, &plan, &progress.bar).await;
+    let answer = async {
+        match &plan.action {
+            Action::Builtin(query, args) => engine.builtin(query, args).await?.execute_stream().await,
+            Action::Sql(sql, limit) => engine.sql(sql, *limit).await?.execute_stream().await,
+            Action::Detect { detections, args, flows } => engine.detect(detections, args, *flows).await,
+            Action::Timeline(entity, every, limit) => {
+                engine.timeline(entity, *every, *limit).await?.execute_stream().await
+            }
+        }
+    }
+    .await;
+    let written = match answer {
+        Ok(stream) => emit(stream, &plan, &progress.bar).await,
+        Err(e) => Err(e.into()),
+    };
     progress.finish();
     let report = engine.report();
     let problems = report.problems();
@@ -112,12 +120,12 @@ pub async fn execute(plan: Plan) -> anyhow::Result<Outcome> {
 
 /// A query that ran out of memory says which flag gives it more.
 fn memory_hint(err: anyhow::Error, limit: usize) -> anyhow::Error {
-    let exhausted = match err.downcast_ref::<output::OutputError>() {
-        Some(output::OutputError::Query(query)) => {
-            matches!(query.find_root(), datafusion::error::DataFusionError::ResourcesExhausted(_))
-        }
-        _ => false,
+    let query = match err.downcast_ref::<output::OutputError>() {
+        Some(output::OutputError::Query(query)) => Some(query),
+        _ => err.downcast_ref::<datafusion::error::DataFusionError>(),
     };
+    let exhausted =
+        query.is_some_and(|q| matches!(q.find_root(), datafusion::error::DataFusionError::ResourcesExhausted(_)));
     if exhausted {
         err.context(format!("the query needs more than --memory-limit {} MiB: raise it", limit >> 20))
     } else {

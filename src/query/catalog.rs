@@ -3,7 +3,9 @@
 //!
 //! A detection (`kind: detection`) declares each parameter on a `-- param: NAME DEFAULT description`
 //! line and holds two statements: the flows behind its findings, then, after a `-- findings:` line,
-//! the findings, an aggregation over the first as the table `evidence`.
+//! the findings, an aggregation over the first as the table `evidence`. Their joins name the small
+//! side (windows, pairs, ports found busy) first: DataFusion builds a join's hash table from its left
+//! input, and `flows` has no statistics for it to choose by, so a big left side must fit in memory.
 
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::ScalarValue;

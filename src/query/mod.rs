@@ -9,16 +9,21 @@ mod catalog;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::datatypes::{DataType, Schema};
+use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::{ParamValues, ScalarValue};
 use datafusion::dataframe::DataFrame;
+use datafusion::datasource::MemTable;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::FunctionRegistry;
+use datafusion::execution::SendableRecordBatchStream;
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::logical_expr::{Expr, ScalarUDF, cast, col, lit};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::prelude::{SQLOptions, SessionConfig, SessionContext};
+use futures::{StreamExt, TryStreamExt};
 use object_store::ObjectStore;
 use serde::{Deserialize, Serialize};
 
@@ -262,11 +267,19 @@ impl Engine {
         }
     }
 
-    /// Runs `detections` as one table, the detection's name in its first column: their findings,
-    /// ordered by first seen, or with `flows` the flows behind them, ordered like a listing
-    /// (`args.columns` picks their columns). Parameters not in `args.params` take their defaults.
-    pub async fn detect(&self, detections: &[BuiltinQuery], args: &QueryArgs, flows: bool) -> Result<DataFrame> {
-        let mut all: Option<DataFrame> = None;
+    /// Runs `detections`, one after another (each reads the logs on its own; run together, all
+    /// their scans would hold their buffers at once). Their findings come as one table ordered by
+    /// first seen, the detection's name in its first column; with `flows`, the flows behind them
+    /// instead, detection by detection in catalogue order, each ordered like a listing
+    /// (`args.columns` picks their columns). Parameters not in `args.params` take their defaults;
+    /// `args.limit` caps the rows.
+    pub async fn detect(
+        &self,
+        detections: &[BuiltinQuery],
+        args: &QueryArgs,
+        flows: bool,
+    ) -> Result<SendableRecordBatchStream> {
+        let mut frames = Vec::with_capacity(detections.len());
         for detection in detections {
             let (evidence, findings) = detection
                 .detection_sql()
@@ -284,36 +297,52 @@ impl Engine {
             let sql = if flows { evidence } else { findings };
             let frame = self.ctx.sql(&sql).await?.with_param_values(ParamValues::from(params))?;
             let name = lit(detection.name).alias("detection");
-            let columns: Vec<Expr> = if flows {
-                std::iter::once(name).chain(listing_columns(&frame, args.columns.as_deref())?).collect()
+            frames.push(if flows {
+                let columns = listing_columns(&frame, args.columns.as_deref())?;
+                let order = ["start", "end", "source", "line"].map(|c| col(c).sort(true, false));
+                frame.sort(order.to_vec())?.select(std::iter::once(name).chain(columns))?
             } else {
-                std::iter::once(name)
-                    .chain(FINDING_COLUMNS.iter().map(|(c, t)| cast(col(*c), t.clone()).alias(*c)))
-                    .collect()
-            };
-            let frame = frame.select(columns)?;
-            all = Some(match all {
-                Some(all) => all.union(frame)?,
-                None => frame,
+                let columns = FINDING_COLUMNS.iter().map(|(c, t)| cast(col(*c), t.clone()).alias(*c));
+                frame.select(std::iter::once(name).chain(columns))?
             });
         }
-        let frame = all.ok_or_else(|| DataFusionError::Plan("no detection to run".to_string()))?;
-        let order: &[&str] = if flows {
-            &["start", "end", "source", "line", "detection"]
-        } else {
-            &["first_seen", "detection", "source", "target", "port"]
+        let Some(first) = frames.first() else {
+            return Err(DataFusionError::Plan("no detection to run".to_string()));
         };
-        let schema = frame.schema().clone();
-        let sort = order
-            .iter()
-            .filter(|c| schema.field_with_unqualified_name(c).is_ok())
-            .map(|c| col(*c).sort(true, false))
-            .collect();
-        let frame = frame.sort(sort)?;
-        match args.limit {
-            Some(limit) => frame.limit(0, Some(limit)),
-            None => Ok(frame),
+        // Every field nullable: the detections' batches differ only in what their plans could prove.
+        let schema = Arc::new(Schema::new(
+            first.schema().fields().iter().map(|f| f.as_ref().clone().with_nullable(true)).collect::<Vec<_>>(),
+        ));
+        let batches = {
+            let schema = Arc::clone(&schema);
+            futures::stream::iter(frames).then(DataFrame::execute_stream).try_flatten().map(move |batch| {
+                batch.and_then(|b| Ok(RecordBatch::try_new(Arc::clone(&schema), b.columns().to_vec())?))
+            })
+        };
+        if flows {
+            let capped = batches.scan(args.limit.unwrap_or(usize::MAX), |left, batch| {
+                let batch = match batch {
+                    Ok(_) if *left == 0 => None,
+                    Ok(b) => {
+                        let rows = b.num_rows().min(*left);
+                        *left -= rows;
+                        Some(Ok(b.slice(0, rows)))
+                    }
+                    Err(e) => Some(Err(e)),
+                };
+                futures::future::ready(batch)
+            });
+            return Ok(Box::pin(RecordBatchStreamAdapter::new(schema, capped)));
         }
+        let findings: Vec<RecordBatch> = batches.try_collect().await?;
+        let order = ["first_seen", "detection", "source", "target", "port"].map(|c| col(c).sort(true, false));
+        let frame = self.ctx.read_table(Arc::new(MemTable::try_new(schema, vec![findings])?))?.sort(order.to_vec())?;
+        match args.limit {
+            Some(limit) => frame.limit(0, Some(limit))?,
+            None => frame,
+        }
+        .execute_stream()
+        .await
     }
 
     /// `entity`'s traffic per bucket of `every` seconds (`queries/timeline.sql`).
