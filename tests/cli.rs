@@ -441,3 +441,70 @@ fn explain_analyze_counts_the_scanned_rows_once() {
     let scan = plan.lines().find(|l| l.contains("DataSourceExec")).unwrap();
     assert!(scan.contains("output_rows=3,") && scan.contains("elapsed_compute="), "{scan}");
 }
+
+/// SHA-256 of bytes, as lower-case hex.
+fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn the_manifest_records_every_object_its_digest_and_the_answers_digest() {
+    let dir = tempfile::tempdir().unwrap();
+    let (answer, manifest) = (dir.path().join("ip.csv"), dir.path().join("evidence.json"));
+    // One damaged object beside the fixtures: listed, read to its end, reported, and digested.
+    let evidence = dir.path().join("evidence");
+    std::fs::create_dir(&evidence).unwrap();
+    let damaged = evidence.join("damaged.log.gz");
+    let good = std::fs::read(common::files_under(&fixtures().join("AWSLogs"))[0].clone()).unwrap();
+    std::fs::write(&damaged, &good[..good.len() / 2]).unwrap();
+    flowq()
+        .args(["ip", "198.51.100.77", "--path", FIXTURES, "--path"])
+        .arg(&evidence)
+        .arg("-o")
+        .arg(&answer)
+        .arg("--manifest")
+        .arg(&manifest)
+        .assert()
+        .code(3);
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
+    assert_eq!(m["flowq"], format!("flowq {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(m["command"][1], "ip");
+    assert!(m["queries"][0].as_str().unwrap().contains("cidr_contains($cidr, srcaddr)"));
+    assert_eq!(m["parameters"][0], "$cidr = 198.51.100.77/32");
+    assert_eq!(m["outcome"], "partial");
+    let mut files = common::files_under(&fixtures().join("AWSLogs"));
+    files.push(damaged.clone());
+    let objects = m["objects"].as_array().unwrap();
+    assert_eq!(objects.len(), files.len());
+    for object in objects {
+        let url = object["url"].as_str().unwrap();
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(url);
+        let path = if path.exists() { path } else { std::path::PathBuf::from(url) };
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(object["size"], bytes.len() as u64, "{url}");
+        assert_eq!(object["sha256"], sha256(&bytes), "{url}");
+        assert!(object["last_modified"].as_str().unwrap().ends_with('Z'), "{url}");
+    }
+    let written = std::fs::read(&answer).unwrap();
+    assert_eq!(m["output"]["sha256"], sha256(&written));
+    assert_eq!(m["output"]["bytes"], written.len() as u64);
+    assert_eq!(m["output"]["rows"], (written.iter().filter(|b| **b == b'\n').count() - 1) as u64);
+    assert_eq!(m["records"]["read"], m["output"]["rows"]);
+    assert_eq!(m["records"]["bad_objects"], 1);
+    let problems = m["problems"].as_array().unwrap();
+    assert!(!problems.is_empty(), "{problems:?}");
+    assert!(problems.iter().all(|p| p.as_str().unwrap().contains("damaged.log.gz")), "{problems:?}");
+
+    // On standard output, the digest is of the bytes written there.
+    let out = flowq()
+        .args(["top-talkers", "--path", FIXTURES, "--format", "csv", "--manifest"])
+        .arg(&manifest)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
+    assert_eq!(m["output"]["sha256"], sha256(&out.stdout));
+    assert_eq!(m["output"]["path"], serde_json::Value::Null);
+    assert_eq!(m["outcome"], "complete");
+}

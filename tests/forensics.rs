@@ -122,6 +122,13 @@ fn thresholds_move_the_findings() {
     // 3333 is a mining port unless the list says otherwise.
     assert_eq!(count(&["crypto-mining", "--mining-ports", "4444,14444"]), 0);
     assert_eq!(count(&["port-probe", "--probe-ports", "9200"]), 1);
+    // Internal is what --internal says: with only a block the fixtures do not use, no address is
+    // internal and nothing goes out; with the VPC's own block, the miner is back.
+    assert_eq!(count(&["crypto-mining", "--internal", "192.168.0.0/16"]), 0);
+    assert_eq!(count(&["crypto-mining", "--internal", "10.0.0.0/16"]), 1);
+    let (_, rows) =
+        csv(&["timeline", "eni-0100a1b2c3d4e5f6", "--every", "1d", "--internal", "192.168.0.0/16", "--path", &path]);
+    assert!(!rows.is_empty() && rows.iter().all(|r| r[1] == "unknown"), "{rows:?}");
     // A baseline of the whole three days leaves nothing new.
     assert_eq!(count(&["unusual-port", "--baseline", "4d"]), 0);
     // The scan touched 240 ports, 231 of them within one hour.
@@ -174,7 +181,8 @@ fn direction(r: &Rec, block: Option<&Cidr>) -> &'static str {
                 match (internal("srcaddr"), internal("dstaddr")) {
                     (false, true) => "inbound",
                     (true, false) => "outbound",
-                    _ => "internal",
+                    (true, true) => "internal",
+                    (false, false) => "unknown",
                 }
             }
         },
@@ -184,10 +192,11 @@ fn direction(r: &Rec, block: Option<&Cidr>) -> &'static str {
 #[test]
 fn timeline_buckets_add_up_exactly_to_the_flows() {
     let (path, recs) = corpus();
-    let cases: [(&str, &str, i64); 4] = [
+    let cases: [(&str, &str, i64); 5] = [
         (generate::MALICIOUS, "5m", 300),
         ("10.0.1.0/24", "1d", 86_400),
         ("eni-0400a1b2c3d4e5f6", "1h", 3600),
+        ("i-0401f00dfeedbeef1", "6h", 6 * 3600),
         ("2001:db8:4:1::/64", "7m", 420),
     ];
     for (entity, every, seconds) in cases {
@@ -199,7 +208,8 @@ fn timeline_buckets_add_up_exactly_to_the_flows() {
                 Some(cidr) => ["srcaddr", "dstaddr", "pkt_srcaddr", "pkt_dstaddr"]
                     .iter()
                     .any(|c| r.get(c).is_some_and(|a| cidr.contains_str(a))),
-                None => r.get("interface_id") == Some(entity),
+                None if entity.starts_with("eni-") => r.get("interface_id") == Some(entity),
+                None => r.get("instance_id") == Some(entity),
             })
             .collect();
         assert!(mine.len() > 10, "{entity}: {} flows", mine.len());

@@ -75,6 +75,29 @@ fn provenance_names_the_s3_object() {
 }
 
 #[test]
+fn the_manifest_names_each_s3_object_with_its_etag_and_digest() {
+    use sha2::Digest;
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("m.json");
+    let manifest_arg = manifest.to_string_lossy().into_owned();
+    let (code, _, err) =
+        run(&endpoint(), &["ip", "198.51.100.77", "--bucket", BUCKET_URL, "--manifest", &manifest_arg]);
+    assert_eq!(code, Some(0), "{err}");
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
+    let objects = m["objects"].as_array().unwrap();
+    assert_eq!(objects.len(), common::files_under(&common::fixtures().join("AWSLogs")).len());
+    for object in objects {
+        let url = object["url"].as_str().unwrap();
+        let local = common::fixtures().join(url.strip_prefix("s3://corp-flowlogs/").unwrap());
+        let sha256: String =
+            sha2::Sha256::digest(std::fs::read(local).unwrap()).iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(object["sha256"], sha256, "{url}");
+        assert!(object["etag"].as_str().is_some_and(|e| !e.is_empty()), "{url}: {object}");
+        assert!(object["last_modified"].is_string(), "{url}");
+    }
+}
+
+#[test]
 fn pruning_lists_and_reads_only_what_can_match() {
     let proxy = Proxy::start();
     let args = ["top-talkers", "--bucket", BUCKET_URL, "--since", "2024-03-03T06:00:00Z", "--region", "us-east-1"];

@@ -76,6 +76,14 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "ADDR|CIDR", help_heading = "Filters")]
     pub ip: Vec<String>,
 
+    /// Your network's address blocks, comma-separated, for is_internal and so for the detections'
+    /// and timelines' "internal" and "external" (default: the private and other non-internet
+    /// blocks: 10/8, 172.16/12, 192.168/16, 100.64/10, 169.254/16, 127/8, fc00::/7, fe80::/10, ::1).
+    /// They replace the default: list them all, with a VPC's IPv6 block (public, so not in the
+    /// default) or a public IPv4 range it brought, e.g. 10.0.0.0/16,2600:1f18:ab:cd00::/56.
+    #[arg(long, global = true, value_name = "CIDR,…", help_heading = "Filters")]
+    pub internal: Option<String>,
+
     /// Output format: table, csv, json, ndjson, parquet (default: table on a terminal, else csv, or
     /// what the --output file name says).
     #[arg(long, global = true, value_name = "FORMAT", help_heading = "Output")]
@@ -89,6 +97,11 @@ pub struct GlobalArgs {
     /// Listings only: the columns to return, comma-separated, from the columns of flows.
     #[arg(long, global = true, value_name = "A,B,…", help_heading = "Output")]
     pub columns: Option<String>,
+    /// Also write a JSON record of the run to FILE: flowq's version, the command and the SQL, every
+    /// object read (URL, size, ETag, last modified, SHA-256 of its bytes), the records read and
+    /// skipped and why, and the SHA-256 of the answer.
+    #[arg(long, global = true, value_name = "FILE", help_heading = "Output")]
+    pub manifest: Option<PathBuf>,
     /// No progress bar and no summary line on stderr (problems are still reported).
     #[arg(long, short = 'q', global = true, help_heading = "Output")]
     pub quiet: bool,
@@ -189,8 +202,9 @@ pub enum Command {
     /// A flow's bytes and packets are spread over the buckets its [start, end] covers, in proportion
     /// to its time in each (in whole units that add up exactly to the flow's own), not dropped into
     /// the bucket of its start. direction is relative to the entity: inbound when it received the
-    /// flow, outbound when it sent it (for an interface or instance: flow_direction when logged, else
-    /// inbound from the internet, outbound to it, internal between internal addresses).
+    /// flow, outbound when it sent it, both for traffic inside a block (for an interface or
+    /// instance: flow_direction when logged, else inbound from the internet, outbound to it, internal
+    /// between internal addresses, unknown when neither end is internal).
     Timeline {
         /// An address or CIDR block (IPv4 or IPv6), an interface (eni-…) or an instance (i-…; its
         /// flows are found only in logs whose format records instance-id).

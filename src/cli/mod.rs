@@ -16,6 +16,7 @@ pub use args::Cli;
 pub use plan::{Action, Invocation, Plan, UsageError};
 
 use crate::output;
+use crate::output::manifest::{Digesting, Manifest, ManifestObject, Output, Records};
 use crate::query::{BuiltinQuery, Engine, Source};
 use crate::source::{self, ObjectRef};
 use crate::table::{ScanReport, ScanTotals};
@@ -57,6 +58,7 @@ pub fn run() -> anyhow::Result<Outcome> {
 
 /// Runs a checked plan.
 pub async fn execute(plan: Plan) -> anyhow::Result<Outcome> {
+    let started = utc(chrono::Utc::now().timestamp());
     for problem in &plan.list_problems {
         eprintln!("flowq: {problem}");
     }
@@ -74,7 +76,14 @@ pub async fn execute(plan: Plan) -> anyhow::Result<Outcome> {
         sources.iter().map(|s| s.listing.objects.len() as u64).sum::<u64>(),
         sources.iter().flat_map(|s| &s.listing.objects).map(|o| o.size).sum::<u64>(),
     );
+    let listed: Vec<ObjectRef> = match plan.manifest {
+        Some(_) => sources.iter().flat_map(|s| s.listing.objects.iter().cloned()).collect(),
+        None => Vec::new(),
+    };
     let engine = Engine::open(sources, plan.options.clone(), &plan.filters, Some(plan.memory_limit)).await?;
+    if let Some(blocks) = &plan.internal {
+        engine.set_internal(blocks.clone());
+    }
     let progress = Progress::start(&plan, &sources_size, Arc::clone(engine.report()));
     let answer = async {
         match &plan.action {
@@ -103,7 +112,7 @@ pub async fn execute(plan: Plan) -> anyhow::Result<Outcome> {
     if unlisted > 0 {
         let _ = writeln!(err, "flowq: … and {unlisted} more problems, counted but not listed");
     }
-    written.map_err(|err| memory_hint(err, plan.memory_limit))?;
+    let written = written.map_err(|err| memory_hint(err, plan.memory_limit))?;
     if !plan.quiet {
         let _ = writeln!(err, "{}", summary(&totals, pruned));
     }
@@ -115,7 +124,12 @@ pub async fn execute(plan: Plan) -> anyhow::Result<Outcome> {
         );
     }
     let skipped = totals.skipped_anything() || !plan.list_problems.is_empty();
-    Ok(if skipped { Outcome::Partial } else { Outcome::Complete })
+    let outcome = if skipped { Outcome::Partial } else { Outcome::Complete };
+    if let Some(path) = &plan.manifest {
+        let run = Run { started, objects: &listed, pruned, report };
+        write_manifest(&plan, path, run, &written, outcome)?;
+    }
+    Ok(outcome)
 }
 
 /// A query that ran out of memory says which flag gives it more.
@@ -252,20 +266,30 @@ async fn emit(
     stream: datafusion::execution::SendableRecordBatchStream,
     plan: &Plan,
     bar: &indicatif::ProgressBar,
-) -> anyhow::Result<u64> {
+) -> anyhow::Result<Written> {
     match &plan.output {
         Some(path) => write_file(stream, plan.format, path).await,
-        None => match output::write(
-            stream,
-            plan.format,
-            ClearsBar { bar: bar.clone(), out: BufWriter::new(std::io::stdout()) },
-        )
-        .await
-        {
-            Err(e) if e.is_broken_pipe() => Ok(0),
-            other => other.map_err(anyhow::Error::from),
-        },
+        None => {
+            let mut out = Digesting::new(ClearsBar { bar: bar.clone(), out: BufWriter::new(std::io::stdout()) });
+            match output::write(stream, plan.format, &mut out).await {
+                Err(e) if e.is_broken_pipe() => Ok(Written::default()),
+                Err(e) => Err(e.into()),
+                Ok(rows) => {
+                    out.flush().context("writing the answer")?;
+                    let (bytes, sha256) = out.finish();
+                    Ok(Written { rows, bytes, sha256 })
+                }
+            }
+        }
     }
+}
+
+/// What was written: rows, bytes, and the bytes' SHA-256.
+#[derive(Debug, Default)]
+struct Written {
+    rows: u64,
+    bytes: u64,
+    sha256: String,
 }
 
 /// Writes to `path` through a temporary file beside it, renamed into place only when the whole
@@ -274,23 +298,99 @@ async fn write_file(
     stream: datafusion::execution::SendableRecordBatchStream,
     format: output::Format,
     path: &Path,
-) -> anyhow::Result<u64> {
+) -> anyhow::Result<Written> {
+    let partial = partial_path(path);
+    let file = File::create(&partial).with_context(|| format!("creating {}", partial.display()))?;
+    let mut out = Digesting::new(BufWriter::new(file));
+    let written = match output::write(stream, format, &mut out).await {
+        Ok(rows) => out.flush().map(|()| rows).map_err(anyhow::Error::from),
+        Err(e) => Err(e.into()),
+    };
+    match written {
+        Ok(rows) => {
+            std::fs::rename(&partial, path).with_context(|| format!("writing {}", path.display()))?;
+            let (bytes, sha256) = out.finish();
+            Ok(Written { rows, bytes, sha256 })
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            Err(e)
+        }
+    }
+}
+
+/// The temporary name a file is written under before it is renamed into place.
+fn partial_path(path: &Path) -> PathBuf {
     let mut partial = PathBuf::from(path);
     partial.set_file_name(format!(
         ".{}.partial",
         path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
     ));
+    partial
+}
+
+/// What a run read, for its manifest.
+struct Run<'a> {
+    started: String,
+    objects: &'a [ObjectRef],
+    pruned: usize,
+    report: &'a ScanReport,
+}
+
+/// `--manifest`: the record of a run that answered, written like an answer file.
+fn write_manifest(plan: &Plan, path: &Path, run: Run<'_>, written: &Written, outcome: Outcome) -> anyhow::Result<()> {
+    let Run { started, objects, pruned, report } = run;
+    let totals = report.totals();
+    let checksums = report.checksums();
+    let (queries, parameters) = plan.action.sql();
+    let objects = objects
+        .iter()
+        .map(|o| ManifestObject {
+            url: o.name.clone(),
+            size: o.size,
+            etag: o.etag.clone(),
+            last_modified: o.modified.map(utc),
+            sha256: checksums.get(&o.name).cloned(),
+        })
+        .collect();
+    let manifest = Manifest {
+        flowq: format!("flowq {}", env!("CARGO_PKG_VERSION")),
+        command: std::env::args().collect(),
+        started,
+        finished: utc(chrono::Utc::now().timestamp()),
+        queries,
+        parameters,
+        filters: plan.filters.clone(),
+        objects,
+        objects_skipped_by_key: pruned,
+        records: Records {
+            objects_read: totals.objects,
+            read: totals.records,
+            passed_over: totals.passed_over,
+            bad_lines: totals.bad_lines,
+            bad_fields: totals.bad_fields,
+            bad_objects: totals.bad_objects,
+        },
+        problems: report.problems().iter().map(ToString::to_string).collect(),
+        output: Output {
+            path: plan.output.as_ref().map(|p| p.display().to_string()),
+            format: plan.format.to_string(),
+            rows: written.rows,
+            bytes: written.bytes,
+            sha256: written.sha256.clone(),
+        },
+        outcome: match outcome {
+            Outcome::Complete => "complete",
+            Outcome::Partial => "partial",
+        }
+        .to_string(),
+    };
+    let partial = partial_path(path);
     let file = File::create(&partial).with_context(|| format!("creating {}", partial.display()))?;
-    match output::write(stream, format, BufWriter::new(file)).await {
-        Ok(rows) => {
-            std::fs::rename(&partial, path).with_context(|| format!("writing {}", path.display()))?;
-            Ok(rows)
-        }
-        Err(e) => {
-            let _ = std::fs::remove_file(&partial);
-            Err(e.into())
-        }
-    }
+    let mut out = BufWriter::new(file);
+    manifest.write(&mut out).with_context(|| format!("writing {}", partial.display()))?;
+    out.flush().with_context(|| format!("writing {}", partial.display()))?;
+    std::fs::rename(&partial, path).with_context(|| format!("writing {}", path.display()))
 }
 
 /// The one-line summary: what was read and what was skipped.

@@ -82,6 +82,54 @@ pub struct Plan {
     pub list_notes: Vec<String>,
     /// The entries of `--ioc` lists that could not be read.
     pub list_problems: Vec<ListProblem>,
+    /// Where to write the record of the run (`--manifest`).
+    pub manifest: Option<PathBuf>,
+    /// The network's own blocks (`--internal`), when not the default.
+    pub internal: Option<Vec<Cidr>>,
+}
+
+impl Action {
+    /// The SQL this action runs, and the values bound to its parameters, for the manifest.
+    pub fn sql(&self) -> (Vec<String>, Vec<String>) {
+        match self {
+            Action::Builtin(query, args) => {
+                let mut params = Vec::new();
+                if let Some(cidr) = &args.cidr {
+                    params.push(format!("$cidr = {cidr}"));
+                }
+                if query.sql.contains("$ports") {
+                    let ports = if args.ports.is_empty() { crate::query::DEFAULT_ADMIN_PORTS } else { &args.ports };
+                    params.push(format!("$ports = {ports:?}"));
+                }
+                if !args.indicators.is_empty() {
+                    params.push(format!("ioc_hits: {} indicators", args.indicators.len()));
+                }
+                (vec![query.sql.to_string()], params)
+            }
+            Action::Sql(sql, _) => (vec![sql.clone()], Vec::new()),
+            Action::Detect { detections, args, flows } => {
+                let mut queries = Vec::new();
+                let mut params = Vec::new();
+                for detection in detections {
+                    if let Some((evidence, findings)) = detection.detection_sql() {
+                        queries.push(if *flows { evidence } else { findings });
+                    }
+                    for param in detection.params() {
+                        let value = match args.params.get(param.name) {
+                            Some(value) => value.to_string(),
+                            None => param.default.to_string(),
+                        };
+                        params.push(format!("{}: ${} = {value}", detection.name, param.name));
+                    }
+                }
+                (queries, params)
+            }
+            Action::Timeline(entity, every, _) => {
+                let sql = BuiltinQuery::named("timeline").map(|q| q.sql.to_string()).unwrap_or_default();
+                (vec![sql], vec![format!("entity = {entity:?}"), format!("$every = {every}")])
+            }
+        }
+    }
 }
 
 impl Plan {
@@ -100,6 +148,21 @@ impl Plan {
             ));
         }
         let window = TimeWindow { since, until };
+        let internal = g
+            .internal
+            .as_deref()
+            .map(|blocks| {
+                let blocks: Vec<Cidr> = blocks
+                    .split(',')
+                    .filter(|b| !b.trim().is_empty())
+                    .map(|b| parse_cidr("--internal", b))
+                    .collect::<Result<_, _>>()?;
+                if blocks.is_empty() {
+                    return usage("--internal needs CIDR blocks, e.g. --internal 10.0.0.0/16,2600:1f18:ab:cd00::/56");
+                }
+                Ok(blocks)
+            })
+            .transpose()?;
         let account = g.account.map(check_account).transpose()?;
         if g.limit == Some(0) {
             return usage("--limit must be at least 1 (leave it out for the query's default size)");
@@ -115,7 +178,11 @@ impl Plan {
             port: g.port.as_deref().map(|p| parse_port("--port", p)).transpose()?,
             ips: g.ip.iter().map(|ip| parse_cidr("--ip", ip).map(|c| c.to_string())).collect::<Result<_, _>>()?,
         };
-        let options = DecodeOptions { fields: g.fields.as_deref().map(parse_fields).transpose()?, strict: g.strict };
+        let options = DecodeOptions {
+            fields: g.fields.as_deref().map(parse_fields).transpose()?,
+            strict: g.strict,
+            checksums: g.manifest.is_some(),
+        };
         let format = choose_format(g.format.as_deref(), g.output.as_ref())?;
         let columns = g.columns.as_deref().map(parse_columns).transpose()?;
         let (mut list_notes, mut list_problems) = (Vec::new(), Vec::new());
@@ -221,6 +288,8 @@ impl Plan {
             memory_limit: usize::try_from(g.memory_limit.saturating_mul(1 << 20)).unwrap_or(usize::MAX),
             list_notes,
             list_problems,
+            manifest: g.manifest,
+            internal,
         })))
     }
 }

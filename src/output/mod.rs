@@ -21,6 +21,7 @@ use parquet::arrow::ArrowWriter;
 use crate::source::ObjectRef;
 
 mod csv;
+pub mod manifest;
 
 /// Rows shown by the terminal table before it summarises the rest.
 pub const TABLE_ROWS: usize = 200;

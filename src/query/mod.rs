@@ -33,7 +33,9 @@ use crate::decode::{DEFAULT_FORMAT, Problem, ProblemKind};
 use crate::ioc::Indicator;
 use crate::net::Cidr;
 use crate::source::{Listing, TimeWindow};
-use crate::table::{CidrContains, DecodeOptions, FlowsTable, IocHits, IsInternal, ScanReport, unknown_header_fields};
+use crate::table::{
+    CidrContains, DecodeOptions, FlowsTable, IocHits, IsInternal, ScanReport, Spread, unknown_header_fields,
+};
 
 /// The ports `admin-ports` looks at unless told otherwise.
 pub const DEFAULT_ADMIN_PORTS: &[i32] = &[22, 23, 3389, 5900, 5985, 5986];
@@ -178,6 +180,7 @@ impl Engine {
         let ctx = SessionContext::new_with_config_rt(config, runtime);
         ctx.register_udf(ScalarUDF::from(CidrContains::new()));
         ctx.register_udf(ScalarUDF::from(IsInternal::default()));
+        ctx.register_udf(ScalarUDF::from(Spread::new()));
         let report = Arc::new(ScanReport::default());
         let mut stores = Vec::with_capacity(sources.len());
         let mut extra: Vec<String> = Vec::new();
@@ -224,6 +227,11 @@ impl Engine {
         }
         ctx.register_table("flows", flows.into_view())?;
         Ok(Engine { ctx, report })
+    }
+
+    /// Makes `blocks` the network's own for `is_internal` (instead of the private blocks).
+    pub fn set_internal(&self, blocks: Vec<Cidr>) {
+        self.ctx.register_udf(ScalarUDF::from(IsInternal::new(blocks)));
     }
 
     /// What the scans of this session read and could not read.

@@ -24,7 +24,7 @@ pub fn list_local(selection: &Selection) -> Result<Listing, SourceError> {
         walk.visit(path);
     }
     let mut listing = Listing { unreadable: walk.unreadable, ..Listing::default() };
-    for (file, absolute, size) in walk.files {
+    for (file, absolute, size, modified) in walk.files {
         let name = file.to_string_lossy().into_owned();
         let key = KeyInfo::parse(&absolute.to_string_lossy());
         let location = match object_store::path::Path::from_absolute_path(&absolute) {
@@ -35,7 +35,7 @@ pub fn list_local(selection: &Selection) -> Result<Listing, SourceError> {
             }
         };
         if selection.may_hold(&key) {
-            listing.objects.push(ObjectRef { name, location, size, key });
+            listing.objects.push(ObjectRef { name, location, size, key, etag: None, modified });
         } else {
             listing.pruned += 1;
         }
@@ -45,8 +45,8 @@ pub fn list_local(selection: &Selection) -> Result<Listing, SourceError> {
 
 #[derive(Default)]
 struct Walk {
-    /// (as reached, canonical, size)
-    files: Vec<(PathBuf, PathBuf, u64)>,
+    /// (as reached, canonical, size, modified)
+    files: Vec<(PathBuf, PathBuf, u64, Option<i64>)>,
     seen: HashSet<PathBuf>,
     unreadable: Vec<(String, String)>,
 }
@@ -64,7 +64,12 @@ impl Walk {
             return;
         }
         if meta.is_file() {
-            self.files.push((path.to_path_buf(), canonical, meta.len()));
+            let modified = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .and_then(|d| i64::try_from(d.as_secs()).ok());
+            self.files.push((path.to_path_buf(), canonical, meta.len(), modified));
             return;
         }
         let entries =

@@ -38,6 +38,10 @@ pub struct ObjectRef {
     pub size: u64,
     /// What the key says about the object.
     pub key: KeyInfo,
+    /// The store's entity tag for this version of the object (S3), if it gave one.
+    pub etag: Option<String>,
+    /// When the object was last modified (epoch seconds), as the store or file system says.
+    pub modified: Option<i64>,
 }
 
 /// The objects of a selection, and how many were pruned.

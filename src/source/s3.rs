@@ -306,7 +306,14 @@ pub async fn list_bucket(bucket: &Bucket, selection: &Selection) -> Result<Listi
                 let key = KeyInfo::parse(meta.location.as_ref());
                 let name = format!("s3://{}/{}", bucket.url.bucket, meta.location);
                 if selection.may_hold(&key) {
-                    listing.objects.push(ObjectRef { name, location: meta.location.to_string(), size: meta.size, key });
+                    listing.objects.push(ObjectRef {
+                        name,
+                        location: meta.location.to_string(),
+                        size: meta.size,
+                        key,
+                        etag: meta.e_tag.clone(),
+                        modified: Some(meta.last_modified.timestamp()),
+                    });
                 } else {
                     listing.pruned += 1;
                 }

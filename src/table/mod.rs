@@ -9,6 +9,7 @@ mod ioc;
 mod prefilter;
 mod report;
 mod scan;
+mod spread;
 
 use std::sync::Arc;
 
@@ -33,6 +34,7 @@ pub use ioc::IocHits;
 pub use report::{MAX_LISTED_PROBLEMS, ObjectProblem, ScanReport, ScanTotals};
 pub use scan::{DecodeOptions, StrictError};
 use scan::{FlowsSource, ObjectInfo};
+pub use spread::Spread;
 
 use crate::decode::{self, SOURCE_COLUMN};
 use crate::source::ObjectRef;

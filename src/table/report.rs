@@ -1,6 +1,7 @@
 //! What a scan read and what it could not: shared by every partition of a query, read by the CLI at
 //! the end for the problem list, the summary line and the exit code.
 
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -35,6 +36,7 @@ pub struct ScanReport {
     bad_fields: AtomicU64,
     bad_objects: AtomicU64,
     problems: Mutex<Vec<ObjectProblem>>,
+    checksums: Mutex<BTreeMap<String, String>>,
 }
 
 /// A snapshot of a [`ScanReport`]'s counters.
@@ -89,6 +91,24 @@ impl ScanReport {
         if problems.len() < MAX_LISTED_PROBLEMS {
             problems.push(ObjectProblem { object: object.to_string(), problem });
         }
+    }
+
+    /// The SHA-256 (hex) of an object read to its end. An object read twice (a query that reads the
+    /// logs in several passes) with other bytes the second time is reported: it changed while it
+    /// was being read.
+    pub fn checksum(&self, object: &str, sha256: String) {
+        let mut checksums = self.checksums.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let earlier = checksums.insert(object.to_string(), sha256.clone());
+        drop(checksums);
+        if let Some(earlier) = earlier.filter(|e| *e != sha256) {
+            let reason = format!("its bytes changed while it was being read (SHA-256 {earlier}, then {sha256})");
+            self.problem(object, Problem::object(crate::decode::ProblemKind::Unreadable { reason }));
+        }
+    }
+
+    /// The SHA-256 of every object read to its end, by name (with `DecodeOptions::checksums`).
+    pub fn checksums(&self) -> BTreeMap<String, String> {
+        self.checksums.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }
 
     /// The counters now.

@@ -14,6 +14,8 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use sha2::{Digest, Sha256};
+
 use datafusion::arrow::array::RecordBatch;
 use datafusion::common::Result;
 use datafusion::common::tree_node::TreeNodeRecursion;
@@ -39,6 +41,8 @@ pub struct DecodeOptions {
     pub fields: Option<Vec<String>>,
     /// Fail the query at the first problem instead of reporting it and going on.
     pub strict: bool,
+    /// Compute the SHA-256 of every object read to its end (for `--manifest`), into the report.
+    pub checksums: bool,
 }
 
 /// What the opener needs to know about one object, carried on its `PartitionedFile`.
@@ -99,6 +103,7 @@ impl FileSource for FlowsSource {
             store,
             decoder,
             strict: self.options.strict,
+            checksums: self.options.checksums,
             report: Arc::clone(&self.report),
             metrics: BaselineMetrics::new(&self.metrics, partition),
             buffer: Arc::default(),
@@ -152,6 +157,7 @@ struct FlowsOpener {
     /// The record decoder of every object, but for what the object's key says.
     decoder: FlowDecoderBuilder,
     strict: bool,
+    checksums: bool,
     report: Arc<ScanReport>,
     metrics: BaselineMetrics,
     /// The text buffer of the partition's last object, lent to the next (one object of a partition
@@ -177,6 +183,7 @@ impl FileOpener for FlowsOpener {
             decoder: ObjectDecoder::new(decoder),
             object: Arc::new(info),
             strict: self.strict,
+            sha256: self.checksums.then(Sha256::new),
             report: Arc::clone(&self.report),
             metrics: self.metrics.clone(),
             opened: false,
@@ -271,6 +278,8 @@ struct ObjectStream {
     decoder: ObjectDecoder,
     object: Arc<ObjectInfo>,
     strict: bool,
+    /// The digest of the stored bytes so far, when checksums are asked for.
+    sha256: Option<Sha256>,
     report: Arc<ScanReport>,
     metrics: BaselineMetrics,
     /// The object store answered the request for the object.
@@ -315,6 +324,9 @@ impl ObjectStream {
                             self.listed_size
                         ));
                     } else {
+                        if let Some(sha256) = &mut self.sha256 {
+                            sha256.update(&bytes);
+                        }
                         self.decoder.push(&bytes);
                     }
                     if !self.decoder.wants_input() {
@@ -333,6 +345,12 @@ impl ObjectStream {
                     }
                     if self.opened {
                         self.report.object_done(self.decoder.records(), self.decoder.passed_over());
+                        // Only a digest of every listed byte names the object.
+                        if let Some(sha256) =
+                            self.sha256.take().filter(|_| self.decoder.stored_bytes() == self.listed_size)
+                        {
+                            self.report.checksum(&self.object.name, crate::output::manifest::hex(&sha256.finalize()));
+                        }
                     }
                 }
                 None => {
