@@ -17,7 +17,7 @@ pub use plan::{Action, Invocation, Plan, UsageError};
 
 use crate::output;
 use crate::output::manifest::{Digesting, Manifest, ManifestObject, Output, Records};
-use crate::query::{BuiltinQuery, Engine, Source};
+use crate::query::{BuiltinQuery, Engine, Entity, Source};
 use crate::source::{self, ObjectRef};
 use crate::table::{ScanReport, ScanTotals};
 
@@ -113,6 +113,15 @@ pub async fn execute(plan: Plan) -> anyhow::Result<Outcome> {
         let _ = writeln!(err, "flowq: … and {unlisted} more problems, counted but not listed");
     }
     let written = written.map_err(|err| memory_hint(err, plan.memory_limit))?;
+    if let Action::Timeline(entity, ..) = &plan.action
+        && written.rows == 0
+    {
+        let why = match entity {
+            Entity::Instance(_) => " (instances are found only in logs whose format records instance-id)",
+            _ => "",
+        };
+        let _ = writeln!(err, "flowq: no flow of {entity} in what was read{why}");
+    }
     if !plan.quiet {
         let _ = writeln!(err, "{}", summary(&totals, pruned));
     }

@@ -106,6 +106,15 @@ pub enum Entity {
     Instance(String),
 }
 
+impl std::fmt::Display for Entity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Entity::Block(cidr) => write!(f, "{cidr}"),
+            Entity::Interface(id) | Entity::Instance(id) => f.write_str(id),
+        }
+    }
+}
+
 impl std::str::FromStr for Entity {
     type Err = String;
 
