@@ -115,6 +115,7 @@ pub async fn execute(plan: Plan) -> anyhow::Result<Outcome> {
     let written = written.map_err(|err| memory_hint(err, plan.memory_limit))?;
     if let Action::Timeline(entity, ..) = &plan.action
         && written.rows == 0
+        && !written.pipe_closed
     {
         let why = match entity {
             Entity::Instance(_) => " (instances are found only in logs whose format records instance-id)",
@@ -281,12 +282,15 @@ async fn emit(
         None => {
             let mut out = Digesting::new(ClearsBar { bar: bar.clone(), out: BufWriter::new(std::io::stdout()) });
             match output::write(stream, plan.format, &mut out).await {
-                Err(e) if e.is_broken_pipe() => Ok(Written::default()),
+                Err(e) if e.is_broken_pipe() => {
+                    let (bytes, sha256) = out.finish();
+                    Ok(Written { rows: 0, bytes, sha256, pipe_closed: true })
+                }
                 Err(e) => Err(e.into()),
                 Ok(rows) => {
                     out.flush().context("writing the answer")?;
                     let (bytes, sha256) = out.finish();
-                    Ok(Written { rows, bytes, sha256 })
+                    Ok(Written { rows, bytes, sha256, pipe_closed: false })
                 }
             }
         }
@@ -294,11 +298,13 @@ async fn emit(
 }
 
 /// What was written: rows, bytes, and the bytes' SHA-256.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Written {
     rows: u64,
     bytes: u64,
     sha256: String,
+    /// The reader of standard output closed it first (`| head`): rows are not counted.
+    pipe_closed: bool,
 }
 
 /// Writes to `path` through a temporary file beside it, renamed into place only when the whole
@@ -319,7 +325,7 @@ async fn write_file(
         Ok(rows) => {
             std::fs::rename(&partial, path).with_context(|| format!("writing {}", path.display()))?;
             let (bytes, sha256) = out.finish();
-            Ok(Written { rows, bytes, sha256 })
+            Ok(Written { rows, bytes, sha256, pipe_closed: false })
         }
         Err(e) => {
             let _ = std::fs::remove_file(&partial);
@@ -384,9 +390,10 @@ fn write_manifest(plan: &Plan, path: &Path, run: Run<'_>, written: &Written, out
         output: Output {
             path: plan.output.as_ref().map(|p| p.display().to_string()),
             format: plan.format.to_string(),
-            rows: written.rows,
+            rows: (!written.pipe_closed).then_some(written.rows),
             bytes: written.bytes,
             sha256: written.sha256.clone(),
+            pipe_closed: written.pipe_closed,
         },
         outcome: match outcome {
             Outcome::Complete => "complete",

@@ -80,12 +80,15 @@ pub struct Output {
     pub path: Option<String>,
     /// The format.
     pub format: String,
-    /// Rows written.
-    pub rows: u64,
+    /// Rows written (`None` when the reader closed the pipe first).
+    pub rows: Option<u64>,
     /// Bytes written.
     pub bytes: u64,
     /// The SHA-256 of the bytes written.
     pub sha256: String,
+    /// The reader of standard output closed it before the whole answer was written (`| head`):
+    /// the bytes and their digest are of what it was given.
+    pub pipe_closed: bool,
 }
 
 impl Manifest {
