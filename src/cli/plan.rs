@@ -152,15 +152,8 @@ impl Plan {
             .internal
             .as_deref()
             .map(|blocks| {
-                let blocks: Vec<Cidr> = blocks
-                    .split(',')
-                    .filter(|b| !b.trim().is_empty())
-                    .map(|b| parse_cidr("--internal", b))
-                    .collect::<Result<_, _>>()?;
-                if blocks.is_empty() {
-                    return usage("--internal needs CIDR blocks, e.g. --internal 10.0.0.0/16,2600:1f18:ab:cd00::/56");
-                }
-                Ok(blocks)
+                let example = "10.0.0.0/16,2600:1f18:ab:cd00::/56";
+                parse_list("--internal", blocks, |b| parse_cidr("--internal", b), example)
             })
             .transpose()?;
         let account = g.account.map(check_account).transpose()?;
@@ -478,15 +471,21 @@ fn parse_port(flag: &str, value: &str) -> Result<i32, UsageError> {
 }
 
 fn parse_ports(value: &str) -> Result<Vec<i32>, UsageError> {
-    let ports: Vec<i32> = value
-        .split(',')
-        .filter(|p| !p.trim().is_empty())
-        .map(|p| parse_port("--ports", p))
-        .collect::<Result<_, _>>()?;
-    if ports.is_empty() {
-        return usage("--ports needs at least one port, e.g. --ports 22,3389");
+    parse_list("--ports", value, |p| parse_port("--ports", p), "22,3389")
+}
+
+/// The comma-separated values of `flag`, each checked by `parse`; none at all is refused.
+fn parse_list<T>(
+    flag: &str,
+    value: &str,
+    parse: impl Fn(&str) -> Result<T, UsageError>,
+    example: &str,
+) -> Result<Vec<T>, UsageError> {
+    let values: Vec<T> = value.split(',').filter(|v| !v.trim().is_empty()).map(parse).collect::<Result<_, _>>()?;
+    if values.is_empty() {
+        return usage(format!("{flag} needs at least one value, e.g. {flag} {example}"));
     }
-    Ok(ports)
+    Ok(values)
 }
 
 fn parse_cidr(what: &str, value: &str) -> Result<Cidr, UsageError> {
