@@ -59,8 +59,14 @@ folder, sql, mode = sys.argv[1], sys.argv[2], sys.argv[3]
 con = duckdb.connect()
 con.execute("SET threads = 2")
 con.execute("SET enable_progress_bar = false")
-con.execute(f"CREATE VIEW flows AS SELECT * FROM read_csv('{folder}/**/*.log.gz', delim = ' ', header = true, "
-            f"nullstr = '-', auto_detect = false, columns = {sys.argv[4]})")
+if sys.argv[4] == "parquet":
+    # flowq's Parquet copy: the same 14 columns, read from the files (not from the Hive folder names).
+    con.execute("CREATE VIEW flows AS SELECT version, account_id, interface_id, srcaddr, dstaddr, srcport, "
+                "dstport, protocol, packets, bytes, start, \"end\", action, log_status "
+                f"FROM read_parquet('{folder}/**/*.parquet', hive_partitioning = false)")
+else:
+    con.execute(f"CREATE VIEW flows AS SELECT * FROM read_csv('{folder}/**/*.log.gz', delim = ' ', header = true, "
+                f"nullstr = '-', auto_detect = false, columns = {sys.argv[4]})")
 if mode == "time":
     con.execute(f"COPY ({sql}) TO '/dev/null' (FORMAT csv)")
 else:
@@ -90,7 +96,7 @@ def flowq_argv(flowq, folder, args):
     return [flowq, *args, "--path", folder, "--format", "csv", "--quiet"]
 
 
-def check(flowq, folder, name, args, sql):
+def check(flowq, folder, name, args, sql, columns=COLUMNS):
     """Both tools give the same number of rows, and for rankings the same top row (key and count)."""
     rows, first = 0, []
     with subprocess.Popen(flowq_argv(flowq, folder, args), stdout=subprocess.PIPE, text=True) as proc:
@@ -101,7 +107,7 @@ def check(flowq, folder, name, args, sql):
     if proc.returncode != 0:
         sys.exit(f"{name} on {folder}: flowq failed ({proc.returncode})")
     rows -= 1  # the header
-    duck = subprocess.run([sys.executable, "-c", DUCKDB, folder, sql, "check", COLUMNS],
+    duck = subprocess.run([sys.executable, "-c", DUCKDB, folder, sql, "check", columns],
                           capture_output=True, text=True, check=True).stdout.strip().split(" ", 1)
     duck_rows = int(duck[0])
     duck_first = duck[1].strip().split("|")[:2] if first else []
@@ -120,6 +126,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--flowq", required=True)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--parquet", help="flowq convert's copy of the first folder: also time the queries on it")
     parser.add_argument("folders", nargs="+")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores; {os.uname().sysname} {os.uname().release}; runs: median of {args.runs}")
@@ -127,6 +134,7 @@ def main():
     print("| corpus | query | floor s | flowq s | flowq MiB | DuckDB s | DuckDB MiB | flowq/floor | DuckDB/flowq |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     per_record = {}
+    gz_times = {}
     for folder in args.folders:
         objects, stored = stats(folder)
         for path in objects:  # warm the page cache: every tool reads the same cached bytes
@@ -147,8 +155,29 @@ def main():
             fq, fq_mib = measure(flowq_argv(args.flowq, folder, flowq_args), args.runs)
             dk, dk_mib = measure([sys.executable, "-c", DUCKDB, folder, sql, "time", COLUMNS], args.runs)
             per_record.setdefault(name, []).append(fq / records)
+            gz_times.setdefault(name, fq)
             print(f"| | {name} | | {fq:.2f} | {fq_mib:.0f} | {dk:.2f} | {dk_mib:.0f} | {fq / floor:.2f} | {dk / fq:.2f} |",
                   flush=True)
+    if args.parquet:
+        copy = args.parquet
+        files = [os.path.join(d, f) for d, _, fs in os.walk(copy) for f in fs if f.endswith(".parquet")]
+        for path in files:
+            with open(path, "rb") as f:
+                while f.read(1 << 20):
+                    pass
+        size = sum(os.path.getsize(p) for p in files)
+        print()
+        print(f"Parquet: `flowq convert`'s copy of {os.path.basename(args.folders[0].rstrip('/'))}: {len(files)} files, "
+              f"{size / 2**20:.0f} MiB")
+        print()
+        print("| query | flowq gz s | flowq Parquet s | flowq MiB | DuckDB Parquet s | DuckDB MiB | gz/Parquet | DuckDB/flowq |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|")
+        for name, (flowq_args, sql) in QUERIES.items():
+            check(args.flowq, copy, name, flowq_args, sql, "parquet")
+            fq, fq_mib = measure(flowq_argv(args.flowq, copy, flowq_args), args.runs)
+            dk, dk_mib = measure([sys.executable, "-c", DUCKDB, copy, sql, "time", "parquet"], args.runs)
+            print(f"| {name} | {gz_times[name]:.2f} | {fq:.2f} | {fq_mib:.0f} | {dk:.2f} | {dk_mib:.0f} | "
+                  f"{gz_times[name] / fq:.2f} | {dk / fq:.2f} |", flush=True)
     if len(args.folders) == 2:
         print()
         print("flowq time per record, second corpus / first:",

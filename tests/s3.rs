@@ -299,3 +299,29 @@ fn bucket_and_path_together() {
     let n: u64 = s3.lines().nth(1).unwrap().parse().unwrap();
     assert_eq!(out, format!("n\n{}\n", n + 25));
 }
+
+/// flowq's Parquet copy in a bucket reads like the text logs: footers and column chunks through the
+/// same S3 client (ranged reads), the records naming their original objects.
+#[test]
+fn a_parquet_copy_in_s3_answers_like_the_logs() {
+    let copy = tempfile::tempdir().unwrap();
+    let out =
+        flowq().args(["--path", "fixtures/AWSLogs", "--quiet", "convert", "--out"]).arg(copy.path()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for file in common::files_under(copy.path()) {
+        let key = format!("parquet-copy/{}", file.strip_prefix(copy.path()).unwrap().to_string_lossy());
+        put(&key, std::fs::read(&file).unwrap());
+    }
+    let endpoint = endpoint();
+    for args in [
+        &["top-talkers"][..],
+        &["ip", "198.51.100.77"],
+        &["to", "10.0.1.0/24"],
+        &["ssh-rdp"],
+        &["sql", "SELECT COUNT(*), SUM(bytes), MIN(start), MAX(\"end\") FROM flows"],
+    ] {
+        let (code, out, err) = run(&endpoint, &[args, &["--bucket", "s3://corp-flowlogs/parquet-copy"]].concat());
+        assert_eq!(code, Some(0), "{args:?}: {err}");
+        assert_eq!(out, local(args), "{args:?}");
+    }
+}

@@ -214,6 +214,17 @@ pub enum Command {
         #[arg(long, value_name = "SPAN", default_value = "1h")]
         every: String,
     },
+    /// Copies the flow logs into Hive-partitioned Parquet (account_id=…/region=…/date=YYYY-MM-DD/,
+    /// zstd, sorted by time) that flowq, DuckDB, Athena, Spark and Trino read; every record keeps
+    /// its original source and line. Incremental: a rerun converts only objects not converted
+    /// before (by key and ETag, or size and time), so a nightly cron adds the new ones.
+    /// --since/--until/--region choose objects by their key; every record of a chosen object is
+    /// converted. An object that cannot be read whole is left out and tried again next run.
+    Convert {
+        /// The folder to write into (created if absent); its state file is .flowq-convert.json.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
     /// Any read-only SQL over the table flows, with Athena's column names.
     Sql {
         /// The query, e.g. 'SELECT dstport, COUNT(*) AS n FROM flows GROUP BY dstport'.
@@ -244,7 +255,11 @@ impl Command {
             Command::SshRdp => "ssh-rdp",
             Command::Sweep { summary: false, .. } => "sweep",
             Command::Sweep { summary: true, .. } => "sweep-summary",
-            Command::Detect { .. } | Command::Timeline { .. } | Command::Sql { .. } | Command::Queries => return None,
+            Command::Detect { .. }
+            | Command::Timeline { .. }
+            | Command::Convert { .. }
+            | Command::Sql { .. }
+            | Command::Queries => return None,
         })
     }
 }

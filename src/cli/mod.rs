@@ -16,6 +16,7 @@ pub use args::Cli;
 pub use plan::{Action, Invocation, Plan, UsageError};
 
 use crate::output;
+use crate::output::convert::{self, Converted, Folder, RunRecord};
 use crate::output::manifest::{Digesting, Manifest, ManifestObject, Output, Records};
 use crate::query::{BuiltinQuery, Engine, Entity, Source};
 use crate::source::{self, ObjectRef};
@@ -69,6 +70,9 @@ pub async fn execute(plan: Plan) -> anyhow::Result<Outcome> {
     }
     let sources = list_sources(&plan).await?;
     let pruned: usize = sources.iter().map(|s| s.listing.pruned).sum();
+    if let Action::Convert(out) = &plan.action {
+        return convert(&plan, out, sources, pruned).await;
+    }
     if plan.dry_run {
         return dry_run(&plan, &sources, pruned).await;
     }
@@ -93,6 +97,7 @@ pub async fn execute(plan: Plan) -> anyhow::Result<Outcome> {
             Action::Timeline(entity, every, limit) => {
                 engine.timeline(entity, *every, *limit).await?.execute_stream().await
             }
+            Action::Convert(_) => Err(datafusion::error::DataFusionError::Internal("convert runs apart".into())),
         }
     }
     .await;
@@ -102,16 +107,8 @@ pub async fn execute(plan: Plan) -> anyhow::Result<Outcome> {
     };
     progress.finish();
     let report = engine.report();
-    let problems = report.problems();
-    let totals = report.totals();
+    let totals = print_problems(report);
     let mut err = std::io::stderr().lock();
-    for problem in &problems {
-        let _ = writeln!(err, "flowq: {problem}");
-    }
-    let unlisted = (totals.bad_lines + totals.bad_fields + totals.bad_objects).saturating_sub(problems.len() as u64);
-    if unlisted > 0 {
-        let _ = writeln!(err, "flowq: … and {unlisted} more problems, counted but not listed");
-    }
     let written = written.map_err(|err| memory_hint(err, plan.memory_limit))?;
     if let Action::Timeline(entity, ..) = &plan.action
         && written.rows == 0
@@ -142,10 +139,132 @@ pub async fn execute(plan: Plan) -> anyhow::Result<Outcome> {
     Ok(outcome)
 }
 
+/// Lists the scan's problems on standard error; the scan's totals.
+fn print_problems(report: &ScanReport) -> ScanTotals {
+    let problems = report.problems();
+    let totals = report.totals();
+    let mut err = std::io::stderr().lock();
+    for problem in &problems {
+        let _ = writeln!(err, "flowq: {problem}");
+    }
+    let unlisted = (totals.bad_lines + totals.bad_fields + totals.bad_objects).saturating_sub(problems.len() as u64);
+    if unlisted > 0 {
+        let _ = writeln!(err, "flowq: … and {unlisted} more problems, counted but not listed");
+    }
+    totals
+}
+
+/// `flowq convert`: the objects not converted before, into the folder `out`.
+async fn convert(plan: &Plan, out: &Path, mut sources: Vec<Source>, pruned: usize) -> anyhow::Result<Outcome> {
+    // A dry run only reads the state: it writes nothing, not even the folder.
+    let mut folder = if plan.dry_run { None } else { Some(Folder::open(out)?) };
+    let state = match &folder {
+        Some(folder) => folder.state.clone(),
+        None => convert::State::read(out)?,
+    };
+    let run = format!("{}-{}", chrono::Utc::now().format("%Y%m%dT%H%M%SZ"), std::process::id());
+    let (mut already, mut changed) = (0usize, Vec::new());
+    // (object name, id in the state, what it is)
+    let mut fresh: Vec<(String, String, Converted)> = Vec::new();
+    for source in &mut sources {
+        let local = source.store.is_none();
+        source.listing.objects.retain(|o| {
+            let id = if local { format!("file:///{}", o.location) } else { o.name.clone() };
+            let now = Converted { size: o.size, etag: o.etag.clone(), modified: o.modified, run: run.clone() };
+            match state.objects.get(&id) {
+                Some(before)
+                    if before.size == now.size && before.etag == now.etag && before.modified == now.modified =>
+                {
+                    already += 1;
+                }
+                Some(before) => changed.push(format!(
+                    "{}: changed since run {} converted it (size {} → {}): not converted again; its earlier \
+                     records stay in the copy (convert into a new folder to start afresh)",
+                    o.name, before.run, before.size, now.size
+                )),
+                None => {
+                    fresh.push((o.name.clone(), id, now));
+                    return true;
+                }
+            }
+            false
+        });
+    }
+    for note in &changed {
+        eprintln!("flowq: warning: {note}");
+    }
+    let Some(folder) = folder.as_mut() else {
+        return dry_run(plan, &sources, pruned).await;
+    };
+    if fresh.is_empty() {
+        if !plan.quiet {
+            eprintln!("flowq: nothing new to convert into {} ({already} objects converted before)", out.display());
+        }
+        return Ok(if changed.is_empty() { Outcome::Complete } else { Outcome::Partial });
+    }
+    let sources_size = (fresh.len() as u64, sources.iter().flat_map(|s| &s.listing.objects).map(|o| o.size).sum());
+    let engine = Engine::open(sources, plan.options.clone(), &plan.filters, Some(plan.memory_limit)).await?;
+    let report = Arc::clone(engine.report());
+    let progress = Progress::start(plan, &sources_size, Arc::clone(&report));
+    let staging = folder.staging(&run);
+    let written = async {
+        let flows = engine.context().table("flows").await?;
+        let schema = flows.schema().as_arrow().clone();
+        let columns: Vec<String> = schema
+            .fields()
+            .iter()
+            .map(|f| f.name())
+            .filter(|c| engine.named_columns().contains(c) || convert::ALWAYS.contains(&c.as_str()))
+            .cloned()
+            .collect();
+        let stream = engine.context().sql(&convert::sql(&columns)).await?.execute_stream().await?;
+        convert::write_partitions(stream, &schema, &staging, &run, || report.damaged_objects()).await
+    }
+    .await;
+    progress.finish();
+    let totals = print_problems(&report);
+    let written = match written {
+        Ok(written) => written,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&staging);
+            return Err(memory_hint(e.into(), plan.memory_limit));
+        }
+    };
+    let damaged = report.damaged_objects();
+    let retry = fresh.iter().filter(|(name, ..)| damaged.contains(name)).count();
+    let converted: Vec<(String, Converted)> =
+        fresh.into_iter().filter(|(name, ..)| !damaged.contains(name)).map(|(_, id, c)| (id, c)).collect();
+    let files = written.files.len();
+    let record = RunRecord { id: run, objects: converted.len(), records: written.records, files: written.files };
+    if record.objects == 0 && record.files.is_empty() {
+        let _ = std::fs::remove_dir_all(&staging);
+    } else {
+        folder.commit(record, converted)?;
+    }
+    if !plan.quiet {
+        eprintln!("{}", summary(&totals, pruned));
+        let mut line = format!(
+            "flowq: converted {} objects ({} records) into {files} files under {}; {already} objects were converted before",
+            sources_size.0 as usize - retry,
+            written.records,
+            out.display()
+        );
+        if retry > 0 {
+            line.push_str(&format!(
+                "; {retry} objects could not be read whole (listed above): left out ({} records), tried again next run",
+                written.left_out
+            ));
+        }
+        eprintln!("{line}");
+    }
+    let skipped = totals.skipped_anything() || !changed.is_empty();
+    Ok(if skipped { Outcome::Partial } else { Outcome::Complete })
+}
+
 /// A query that ran out of memory says which flag gives it more.
 fn memory_hint(err: anyhow::Error, limit: usize) -> anyhow::Error {
-    let query = match err.downcast_ref::<output::OutputError>() {
-        Some(output::OutputError::Query(query)) => Some(query),
+    let query = match (err.downcast_ref::<output::OutputError>(), err.downcast_ref::<convert::ConvertError>()) {
+        (Some(output::OutputError::Query(query)), _) | (_, Some(convert::ConvertError::Query(query))) => Some(query),
         _ => err.downcast_ref::<datafusion::error::DataFusionError>(),
     };
     let exhausted =

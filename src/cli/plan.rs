@@ -42,6 +42,8 @@ pub enum Action {
     },
     /// Follow an entity over time, in buckets of `every` seconds, with an optional row cap.
     Timeline(Entity, i64, Option<usize>),
+    /// Convert the new objects into Hive-partitioned Parquet under this folder.
+    Convert(PathBuf),
 }
 
 /// What the command line asks for.
@@ -126,7 +128,11 @@ impl Action {
             }
             Action::Timeline(entity, every, _) => {
                 let sql = BuiltinQuery::named("timeline").map(|q| q.sql.to_string()).unwrap_or_default();
-                (vec![sql], vec![format!("entity = {entity:?}"), format!("$every = {every}")])
+                (vec![sql], vec![format!("entity = {entity}"), format!("$every = {every}")])
+            }
+            Action::Convert(_) => {
+                let columns = "<the columns the objects' formats name>";
+                (vec![format!("SELECT {columns} FROM flows {}", crate::output::convert::ORDER)], Vec::new())
             }
         }
     }
@@ -175,6 +181,7 @@ impl Plan {
             fields: g.fields.as_deref().map(parse_fields).transpose()?,
             strict: g.strict,
             checksums: g.manifest.is_some(),
+            complete: false,
         };
         let format = choose_format(g.format.as_deref(), g.output.as_ref())?;
         let columns = g.columns.as_deref().map(parse_columns).transpose()?;
@@ -198,6 +205,34 @@ impl Plan {
                     args: QueryArgs { limit: g.limit, columns, params, ..QueryArgs::default() },
                     flows,
                 }
+            }
+            Command::Convert { out } => {
+                let record_filters = [
+                    ("--account", filters.account.is_some()),
+                    ("--eni", filters.eni.is_some()),
+                    ("--action", filters.action.is_some()),
+                    ("--protocol", filters.protocol.is_some()),
+                    ("--port", filters.port.is_some()),
+                    ("--ip", !filters.ips.is_empty()),
+                    ("--output without --dry-run", g.output.is_some() && !g.dry_run),
+                    ("--format without --dry-run", g.format.is_some() && !g.dry_run),
+                    ("--columns", columns.is_some()),
+                    ("--limit", g.limit.is_some()),
+                    ("--manifest", g.manifest.is_some()),
+                ];
+                if let Some((flag, _)) = record_filters.iter().find(|(_, given)| *given) {
+                    return usage(format!(
+                        "{flag} does not apply to convert: it copies whole objects (choose them with --since, \
+                         --until and --region) into --out DIR"
+                    ));
+                }
+                if out.to_string_lossy().contains("://") {
+                    return usage(format!(
+                        "--out {}: convert writes to a local folder, e.g. --out ./flows-parquet",
+                        out.display()
+                    ));
+                }
+                Action::Convert(out)
             }
             Command::Timeline { entity, every } => {
                 if columns.is_some() {
@@ -246,6 +281,10 @@ impl Plan {
                 )
             }
         };
+        // convert copies whole objects: the window and region choose objects by key, not records.
+        // and must load every field its headers name.
+        let filters = if matches!(action, Action::Convert(_)) { Filters::default() } else { filters };
+        let options = DecodeOptions { complete: matches!(action, Action::Convert(_)), ..options };
         let buckets = g
             .bucket
             .iter()

@@ -301,7 +301,9 @@ impl ObjectDecoder {
             Encoding::GzipWhole
         } else if self.stored.starts_with(PARQUET_MAGIC) {
             self.problems.push(Problem::object(ProblemKind::Unsupported {
-                what: "Parquet flow-log objects are not read yet".to_string(),
+                what: "a Parquet object (PAR1 magic) whose name does not end in .parquet: flowq reads an object as \
+                       Parquet by its name; rename or copy it to NAME.parquet"
+                    .to_string(),
             }));
             self.stored = Vec::new();
             Encoding::Stopped

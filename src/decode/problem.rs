@@ -153,7 +153,7 @@ impl fmt::Display for Problem {
             }
             ProblemKind::UnboundField { name } => write!(
                 f,
-                "header names field {name:?}, which is not a column of flows (new fields are looked for in the \
+                "header names field {name:?}, which is not a column of this scan (fields are looked for in the \
                  first header of each flow log's first object, and `line`/`source` are reserved); its values \
                  are not loaded"
             ),

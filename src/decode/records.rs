@@ -154,6 +154,7 @@ pub struct FlowDecoderBuilder {
     /// Columns of the table for fields that are not in the catalogue.
     unknown_columns: Vec<String>,
     prefilter: Prefilter,
+    complete: bool,
 }
 
 impl FlowDecoderBuilder {
@@ -166,7 +167,16 @@ impl FlowDecoderBuilder {
             fields: None,
             key_values: Vec::new(),
             prefilter: Prefilter::default(),
+            complete: false,
         }
+    }
+
+    /// Reports a header field that is not one of the built columns as unbound (its values are not
+    /// loaded), even when it is a `flows` column: for a scan that must load every field, e.g. the
+    /// copy `flowq convert` makes of the columns the first headers named.
+    pub fn with_complete(mut self, complete: bool) -> Self {
+        self.complete = complete;
+        self
     }
 
     /// Rows per batch (at least 1).
@@ -237,6 +247,7 @@ impl FlowDecoderBuilder {
             explicit: self.fields.map(|f| Format::new(&f, false)),
             key_values: self.key_values,
             unknown_columns: self.unknown_columns,
+            complete: self.complete,
             columns,
             format: None,
             rows: 0,
@@ -276,6 +287,8 @@ pub struct FlowDecoder {
     key_values: Vec<(String, Arc<str>)>,
     /// Columns of the table for fields that are not in the catalogue.
     unknown_columns: Vec<String>,
+    /// Every header field must be a built column (see [`FlowDecoderBuilder::with_complete`]).
+    complete: bool,
     columns: Vec<Column>,
     format: Option<Format>,
     rows: usize,
@@ -548,8 +561,9 @@ impl FlowDecoder {
         for name in names {
             let column = fields::column_name(name);
             let reserved = column == LINE_COLUMN || column == fields::SOURCE_COLUMN;
-            let unbound =
-                reserved || (fields::known_kind(&column).is_none() && !self.unknown_columns.contains(&column));
+            let unbound = reserved
+                || (fields::known_kind(&column).is_none() && !self.unknown_columns.contains(&column))
+                || (self.complete && !self.columns.iter().any(|c| c.name == column));
             let kind = if seen.contains(&column) {
                 Some(ProblemKind::DuplicateField { name: (*name).to_string() })
             } else if unbound {

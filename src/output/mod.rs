@@ -2,7 +2,8 @@
 //!
 //! Sinks never decide what to query. CSV, JSON, NDJSON and Parquet carry every row and the values as
 //! they are in `flows` (epoch seconds for times); the terminal table shows times readably and, for
-//! long answers, only the first rows, saying how many it left out.
+//! long answers, only the first rows, saying how many it left out. [`convert`] writes the
+//! Hive-partitioned Parquet copy of `flowq convert`.
 
 use std::fmt;
 use std::io::Write;
@@ -20,6 +21,7 @@ use parquet::arrow::ArrowWriter;
 
 use crate::source::ObjectRef;
 
+pub mod convert;
 mod csv;
 pub mod manifest;
 

@@ -29,13 +29,23 @@ use serde::{Deserialize, Serialize};
 
 pub use catalog::{BuiltinQuery, Param, QueryKind};
 
-use crate::decode::{DEFAULT_FORMAT, Problem, ProblemKind};
+use crate::decode::{self, DEFAULT_FORMAT, Problem, ProblemKind};
 use crate::ioc::Indicator;
 use crate::net::Cidr;
 use crate::source::{Listing, TimeWindow};
 use crate::table::{
-    CidrContains, DecodeOptions, FlowsTable, IocHits, IsInternal, ScanReport, Spread, unknown_header_fields,
+    CidrContains, DecodeOptions, FlowsTable, IocHits, IsInternal, ParquetFlows, ParquetKind, ParquetObject, ScanReport,
+    Spread, first_headers, is_parquet, read_footers,
 };
+
+/// Memory a sort sets aside for merging what it spilled, for a memory limit: an eighth of it, at least
+/// DataFusion's default (10 MiB), at most 64 MiB. The default left the merge of `ssh-rdp` on flowq's
+/// Parquet copy of 40 M records short within 256 MiB ("Failed to allocate … for
+/// ExternalSorterMerge"): string views read from Parquet share their pages' buffers, so its batches
+/// count big. With 32 MiB it spills and merges.
+fn sort_merge_reservation(limit: usize) -> usize {
+    (limit / 8).clamp(10 << 20, 64 << 20)
+}
 
 /// The ports `admin-ports` looks at unless told otherwise.
 pub const DEFAULT_ADMIN_PORTS: &[i32] = &[22, 23, 3389, 5900, 5985, 5986];
@@ -162,6 +172,9 @@ impl Source {
 pub struct Engine {
     ctx: SessionContext,
     report: Arc<ScanReport>,
+    /// The `flows` columns some object's first header, the format of objects without one, or a
+    /// Parquet object's columns name, in column order.
+    named: Vec<String>,
 }
 
 impl Engine {
@@ -177,12 +190,15 @@ impl Engine {
         // limit DataFusion 55's per-partition sorts leave their merge no memory ("Resources
         // exhausted … ExternalSorterMerge" on `ssh-rdp`, 40 M records, 256 MiB), while one sort spills
         // and merges within it. The scan below the sort still runs on every core.
-        let config = SessionConfig::new()
+        let mut config = SessionConfig::new()
             .set_str("datafusion.sql_parser.default_null_ordering", "nulls_last")
             .set_str("datafusion.execution.time_zone", "UTC")
-            .set_bool("datafusion.optimizer.repartition_sorts", false);
+            .set_bool("datafusion.optimizer.repartition_sorts", false)
+            .set_str("datafusion.execution.spill_compression", "lz4_frame");
         let mut runtime = RuntimeEnvBuilder::new();
         if let Some(limit) = memory_limit {
+            config =
+                config.set_usize("datafusion.execution.sort_spill_reservation_bytes", sort_merge_reservation(limit));
             runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(limit)));
         }
         let runtime = runtime.build_arc()?;
@@ -191,9 +207,14 @@ impl Engine {
         ctx.register_udf(ScalarUDF::from(IsInternal::default()));
         ctx.register_udf(ScalarUDF::from(Spread::new()));
         let report = Arc::new(ScanReport::default());
-        let mut stores = Vec::with_capacity(sources.len());
+        // Text and Parquet objects of each store, and the unknown fields of all: one schema for all.
+        let mut parts = Vec::with_capacity(sources.len());
+        // Column names the objects' first headers and Parquet footers name (unknown ones become text
+        // columns), and whether an object has no header (so the default or --fields format applies).
+        let mut named: Vec<String> = Vec::new();
+        let mut headerless = false;
         let mut extra: Vec<String> = Vec::new();
-        for source in &sources {
+        for source in sources {
             let url = ObjectStoreUrl::parse(&source.url)?;
             let store = match &source.store {
                 Some(store) => {
@@ -202,45 +223,83 @@ impl Engine {
                 }
                 None => ctx.runtime_env().object_store(&url)?,
             };
-            for name in unknown_header_fields(Arc::clone(&store), &source.listing.objects).await {
-                if !extra.contains(&name) {
-                    extra.push(name);
-                }
-            }
             for (name, reason) in &source.listing.unreadable {
                 report.problem(name, Problem::object(ProblemKind::Unreadable { reason: reason.clone() }));
             }
-            stores.push(url);
+            let (parquet, text): (Vec<_>, Vec<_>) = source.listing.objects.into_iter().partition(is_parquet);
+            let cache = ctx.runtime_env().cache_manager.get_file_metadata_cache();
+            let parquet = read_footers(Arc::clone(&store), cache, parquet, &report).await;
+            for header in first_headers(store, &text).await {
+                match header {
+                    Some(fields) => named.extend(fields.iter().map(|f| decode::column_name(f))),
+                    None => headerless = true,
+                }
+            }
+            named.extend(parquet.iter().flat_map(|o| o.columns.iter().map(|c| decode::column_name(c))));
+            parts.push((url, text, parquet));
         }
-        let mut flows: Option<DataFrame> = None;
-        for (source, url) in sources.into_iter().zip(stores) {
-            let table = FlowsTable::new(url, source.listing.objects, &extra, options.clone(), Arc::clone(&report));
-            let frame = ctx.read_table(Arc::new(table))?;
-            flows = Some(match flows {
-                Some(flows) => flows.union(frame)?,
-                None => frame,
-            });
+        if headerless {
+            let format: Vec<&str> = match &options.fields {
+                Some(fields) => fields.iter().map(String::as_str).collect(),
+                None => DEFAULT_FORMAT.to_vec(),
+            };
+            named.extend(format.iter().map(|f| decode::column_name(f)));
         }
-        let mut flows = match flows {
-            Some(flows) => flows,
-            None => ctx.read_table(Arc::new(FlowsTable::new(
-                ObjectStoreUrl::local_filesystem(),
-                Vec::new(),
-                &extra,
-                options,
-                Arc::clone(&report),
-            )))?,
-        };
+        for name in &named {
+            let reserved = name == decode::LINE_COLUMN || name == decode::SOURCE_COLUMN;
+            if !reserved && decode::known_kind(name).is_none() && !extra.contains(name) {
+                extra.push(name.clone());
+            }
+        }
+        let columns: Vec<String> = decode::file_schema(&extra)
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .chain([decode::SOURCE_COLUMN.to_string()])
+            .collect();
+        let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
+        let mut frames: Vec<DataFrame> = Vec::new();
+        for (url, text, parquet) in parts {
+            if !text.is_empty() {
+                let table = FlowsTable::new(url.clone(), text, &extra, options.clone(), Arc::clone(&report));
+                frames.push(ctx.read_table(Arc::new(table))?);
+            }
+            for kind in [ParquetKind::Delivered, ParquetKind::Converted] {
+                let objects: Vec<ParquetObject> = parquet.iter().filter(|o| o.kind == kind).cloned().collect();
+                if !objects.is_empty() {
+                    let table = ParquetFlows::new(url.clone(), kind, objects, &extra, Arc::clone(&report));
+                    frames.push(ctx.read_table(Arc::new(table))?.select_columns(&columns)?);
+                }
+            }
+        }
+        if frames.is_empty() {
+            let table =
+                FlowsTable::new(ObjectStoreUrl::local_filesystem(), Vec::new(), &extra, options, Arc::clone(&report));
+            frames.push(ctx.read_table(Arc::new(table))?);
+        }
+        let mut frames = frames.into_iter();
+        let mut flows = frames.next().ok_or_else(|| DataFusionError::Internal("no table".to_string()))?;
+        for frame in frames {
+            flows = flows.union(frame)?;
+        }
         if let Some(predicate) = filter_expr(&ctx, filters)? {
             flows = flows.filter(predicate)?;
         }
         ctx.register_table("flows", flows.into_view())?;
-        Ok(Engine { ctx, report })
+        let named = columns.iter().filter(|c| named.iter().any(|n| n == *c)).map(|c| c.to_string()).collect();
+        Ok(Engine { ctx, report, named })
     }
 
     /// Makes `blocks` the network's own for `is_internal` (instead of the private blocks).
     pub fn set_internal(&self, blocks: Vec<Cidr>) {
         self.ctx.register_udf(ScalarUDF::from(IsInternal::new(blocks)));
+    }
+
+    /// The `flows` columns that the objects' formats name (first headers, the format of objects
+    /// without one, Parquet columns), in column order: the others can hold only what object keys say
+    /// (`account_id`, `region`), or nothing.
+    pub fn named_columns(&self) -> &[String] {
+        &self.named
     }
 
     /// What the scans of this session read and could not read.

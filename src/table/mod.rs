@@ -1,11 +1,14 @@
-//! The table `flows`: listed objects, decoded by [`crate::decode`], as a DataFusion `TableProvider`.
+//! The table `flows`: listed text objects, decoded by [`crate::decode`], as a DataFusion
+//! `TableProvider` ([`FlowsTable`]); Parquet objects through DataFusion's Parquet reader
+//! ([`ParquetFlows`], `parquet.rs`).
 //!
 //! This is the only module that implements DataFusion's data-source traits. Its schema is
 //! [`crate::decode::file_schema`] (every documented field, plus any unknown field named in an
-//! object's header line) followed by the partition column `source`.
+//! object's header line or a Parquet object's columns) followed by `source`.
 
 mod cidr;
 mod ioc;
+mod parquet;
 mod prefilter;
 mod report;
 mod scan;
@@ -31,6 +34,7 @@ use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
 
 pub use cidr::{CidrContains, IsInternal};
 pub use ioc::IocHits;
+pub use parquet::{ParquetFlows, ParquetKind, ParquetObject, is_parquet, read_footers};
 pub use report::{MAX_LISTED_PROBLEMS, ObjectProblem, ScanReport, ScanTotals};
 pub use scan::{DecodeOptions, StrictError};
 use scan::{FlowsSource, ObjectInfo};
@@ -67,43 +71,47 @@ impl FlowsTable {
         let table_schema = TableSchema::builder(file_schema).with_table_partition_cols(vec![source]).build();
         FlowsTable { table_schema, store_url, objects, options: Arc::new(options), report }
     }
-
-    /// Splits the objects into `n` groups of about equal stored size; an object is never split.
-    fn file_groups(&self, n: usize) -> Vec<FileGroup> {
-        let mut order: Vec<&ObjectRef> = self.objects.iter().collect();
-        order.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.name.cmp(&b.name)));
-        let mut groups: Vec<(u64, Vec<PartitionedFile>)> = (0..n.max(1)).map(|_| (0, Vec::new())).collect();
-        let local = self.store_url == ObjectStoreUrl::local_filesystem();
-        for object in order {
-            let Some(lightest) = groups.iter_mut().min_by_key(|(size, _)| *size) else {
-                break;
-            };
-            lightest.0 += object.size;
-            lightest.1.push(partitioned_file(object, local));
-        }
-        // With no objects, one empty group: an empty table, not a plan without partitions.
-        let groups: Vec<FileGroup> =
-            groups.into_iter().filter(|(_, files)| !files.is_empty()).map(|(_, files)| FileGroup::new(files)).collect();
-        if groups.is_empty() { vec![FileGroup::new(Vec::new())] } else { groups }
-    }
 }
 
-/// The scan's file for a listed object; a local object's name is the path of its file.
+/// Splits `objects` into `n` groups of about equal stored size, as `file`s; an object is never split
+/// here (DataFusion may split a Parquet object by row groups later).
+fn file_groups(objects: &[ObjectRef], n: usize, file: impl Fn(&ObjectRef) -> PartitionedFile) -> Vec<FileGroup> {
+    let mut order: Vec<&ObjectRef> = objects.iter().collect();
+    order.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.name.cmp(&b.name)));
+    let mut groups: Vec<(u64, Vec<PartitionedFile>)> = (0..n.max(1)).map(|_| (0, Vec::new())).collect();
+    for object in order {
+        let Some(lightest) = groups.iter_mut().min_by_key(|(size, _)| *size) else {
+            break;
+        };
+        lightest.0 += object.size;
+        lightest.1.push(file(object));
+    }
+    // With no objects, one empty group: an empty table, not a plan without partitions.
+    let groups: Vec<FileGroup> =
+        groups.into_iter().filter(|(_, files)| !files.is_empty()).map(|(_, files)| FileGroup::new(files)).collect();
+    if groups.is_empty() { vec![FileGroup::new(Vec::new())] } else { groups }
+}
+
+/// The scan's file for a listed text object; a local object's name is the path of its file.
 fn partitioned_file(object: &ObjectRef, local: bool) -> PartitionedFile {
-    let meta = ObjectMeta {
-        location: object_path(&object.location),
-        last_modified: chrono::DateTime::UNIX_EPOCH,
-        size: object.size,
-        e_tag: None,
-        version: None,
-    };
-    PartitionedFile::new_from_meta(meta)
+    PartitionedFile::new_from_meta(object_meta(object))
         .with_partition_values(vec![ScalarValue::Utf8View(Some(object.name.clone()))])
         .with_extension(ObjectInfo {
             name: object.name.clone(),
             key: object.key.clone(),
             file: local.then(|| object.name.clone().into()),
         })
+}
+
+/// The store's metadata of a listed object.
+fn object_meta(object: &ObjectRef) -> ObjectMeta {
+    ObjectMeta {
+        location: object_path(&object.location),
+        last_modified: chrono::DateTime::UNIX_EPOCH,
+        size: object.size,
+        e_tag: None,
+        version: None,
+    }
 }
 
 /// The store path of a listed location (already encoded by the listing).
@@ -128,6 +136,7 @@ impl TableProvider for FlowsTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
+        let local = self.store_url == ObjectStoreUrl::local_filesystem();
         let source = Arc::new(FlowsSource::new(
             self.table_schema.clone(),
             Arc::clone(&self.options),
@@ -135,7 +144,9 @@ impl TableProvider for FlowsTable {
             prefilter::choose(filters),
         ));
         let config = FileScanConfigBuilder::new(self.store_url.clone(), source)
-            .with_file_groups(self.file_groups(state.config().target_partitions()))
+            .with_file_groups(file_groups(&self.objects, state.config().target_partitions(), |object| {
+                partitioned_file(object, local)
+            }))
             .with_limit(limit)
             .with_projection_indices(projection.cloned())?
             .build();
@@ -158,22 +169,22 @@ impl TableProvider for FlowsTable {
     }
 }
 
-/// The field names in the header lines at the start of `objects` that are not known fields, in
-/// first-seen order: they become text columns of `flows`. Objects that cannot be read here are left
-/// to the scan, which reports them.
+/// The field names of the header line at the start of `objects`, one entry per object read (`None`
+/// for one without a header line, or that cannot be read here: the scan reports it). Unknown names
+/// become text columns of `flows`.
 ///
 /// Of the objects whose name says which flow log wrote them, only the first of each flow log is read:
 /// a flow log's format cannot change after it is created (`reference/format.md`), and reading every
 /// object's head cost a fifth of a query over thousands of small objects. Should an object's header
 /// differ anyway, the scan reports each field it names that is not a column: nothing is dropped
 /// silently.
-pub async fn unknown_header_fields(store: Arc<dyn ObjectStore>, objects: &[ObjectRef]) -> Vec<String> {
+pub async fn first_headers(store: Arc<dyn ObjectStore>, objects: &[ObjectRef]) -> Vec<Option<Vec<String>>> {
     let mut flow_logs = std::collections::HashSet::new();
     let probed = objects.iter().filter(|object| {
         let key = &object.key;
         key.flow_log.is_none() || flow_logs.insert((&key.account, &key.region, &key.flow_log))
     });
-    let headers: Vec<Vec<String>> = futures::stream::iter(probed)
+    futures::stream::iter(probed)
         .map(|object| {
             let store = Arc::clone(&store);
             async move {
@@ -183,14 +194,6 @@ pub async fn unknown_header_fields(store: Arc<dyn ObjectStore>, objects: &[Objec
             }
         })
         .buffered(16)
-        .filter_map(|h| async move { h })
         .collect()
-        .await;
-    let mut unknown: Vec<String> = Vec::new();
-    for name in headers.iter().flatten() {
-        if decode::known_kind(name).is_none() && !unknown.contains(name) {
-            unknown.push(name.clone());
-        }
-    }
-    unknown
+        .await
 }

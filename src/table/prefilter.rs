@@ -111,6 +111,33 @@ pub(crate) fn choose(filters: &[Expr]) -> Prefilter {
     }
 }
 
+/// For the Parquet reader: a filter that every row matching `filter` also matches, in a form its
+/// statistics, bloom filters and row filter can use (`cidr_contains` they cannot): `col = 'a.b.c.d'`
+/// for an IPv4 /32, `col >= 'a.b.' AND col < 'a.b/'` for a block of whole octets (its addresses are
+/// written starting with that text, and `/` follows `.`), and ORs of these. `None` for any other
+/// filter (DataFusion pushes plain comparisons into the reader itself).
+pub(crate) fn parquet_hint(filter: &Expr) -> Option<Expr> {
+    match filter {
+        Expr::BinaryExpr(BinaryExpr { left, op: Operator::Or, right }) => {
+            Some(parquet_hint(left)?.or(parquet_hint(right)?))
+        }
+        Expr::ScalarFunction(call) if call.name() == "cidr_contains" => match call.args.as_slice() {
+            [Expr::Literal(block, _), column @ Expr::Column(_)] => {
+                let prefix = String::from_utf8(block_prefix(&block.try_as_str()??.parse::<Cidr>().ok()?)?).ok()?;
+                let text = |t: String| Expr::Literal(ScalarValue::Utf8View(Some(t)), None);
+                Some(match prefix.strip_suffix('.') {
+                    Some(octets) => {
+                        column.clone().gt_eq(text(prefix.clone())).and(column.clone().lt(text(format!("{octets}/"))))
+                    }
+                    None => column.clone().eq(text(prefix)),
+                })
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// The name of a column of integers read from the line.
 fn numeric_column(expr: &Expr) -> Option<String> {
     let Expr::Column(column) = expr else { return None };

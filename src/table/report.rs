@@ -1,7 +1,7 @@
 //! What a scan read and what it could not: shared by every partition of a query, read by the CLI at
 //! the end for the problem list, the summary line and the exit code.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -37,6 +37,9 @@ pub struct ScanReport {
     bad_objects: AtomicU64,
     problems: Mutex<Vec<ObjectProblem>>,
     checksums: Mutex<BTreeMap<String, String>>,
+    /// Objects with a problem of their own (damaged, unreadable, unsupported), however many problems
+    /// are listed.
+    damaged: Mutex<BTreeSet<String>>,
 }
 
 /// A snapshot of a [`ScanReport`]'s counters.
@@ -87,6 +90,9 @@ impl ScanReport {
             Scope::Object => &self.bad_objects,
         };
         counter.fetch_add(1, Ordering::Relaxed);
+        if problem.scope() == Scope::Object {
+            self.damaged.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(object.to_string());
+        }
         let mut problems = self.problems.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if problems.len() < MAX_LISTED_PROBLEMS {
             problems.push(ObjectProblem { object: object.to_string(), problem });
@@ -109,6 +115,11 @@ impl ScanReport {
     /// The SHA-256 of every object read to its end, by name (with `DecodeOptions::checksums`).
     pub fn checksums(&self) -> BTreeMap<String, String> {
         self.checksums.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
+    /// The objects that could not be read whole: damaged, unreadable or unsupported.
+    pub fn damaged_objects(&self) -> BTreeSet<String> {
+        self.damaged.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }
 
     /// The counters now.

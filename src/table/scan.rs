@@ -43,6 +43,9 @@ pub struct DecodeOptions {
     pub strict: bool,
     /// Compute the SHA-256 of every object read to its end (for `--manifest`), into the report.
     pub checksums: bool,
+    /// Report every header field the scan does not build as unbound (`flowq convert`, which builds
+    /// the columns the first headers named).
+    pub complete: bool,
 }
 
 /// What the opener needs to know about one object, carried on its `PartitionedFile`.
@@ -98,7 +101,8 @@ impl FileSource for FlowsSource {
             .with_table_schema(Arc::clone(file_schema))
             .with_batch_size(self.batch_size.unwrap_or(crate::decode::DEFAULT_BATCH_SIZE))
             .with_fields(self.options.fields.clone())
-            .with_prefilter(self.prefilter.as_ref().clone());
+            .with_prefilter(self.prefilter.as_ref().clone())
+            .with_complete(self.options.complete);
         let opener = Arc::new(FlowsOpener {
             store,
             decoder,

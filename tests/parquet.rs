@@ -1,0 +1,310 @@
+//! Parquet: `flowq convert` (layout, sort, incremental reruns, interrupted runs, damaged objects),
+//! every query's answer on the copy equal to its answer on the text, AWS-delivered Parquet read into
+//! the same columns, and DuckDB reading the copy without flowq.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Int32Array, Int64Array, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
+use common::{csv, files_under, fixtures, flowq, reference_corpus, reference_read, text_of};
+
+const FIXTURES: &str = "fixtures/AWSLogs";
+
+/// Converts `inputs` into `out` through the binary; its standard error.
+fn convert(inputs: &[&str], out: &Path) -> String {
+    let mut cmd = flowq();
+    for input in inputs {
+        cmd.args(["--path", input]);
+    }
+    let run = cmd.args(["convert", "--out"]).arg(out).output().unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
+    assert!(run.status.code() == Some(0) || run.status.code() == Some(3), "convert failed: {stderr}");
+    stderr
+}
+
+fn parquet_files(dir: &Path) -> Vec<PathBuf> {
+    files_under(dir).into_iter().filter(|f| f.extension().is_some_and(|e| e == "parquet")).collect()
+}
+
+/// Every query's CSV answer, on the text and on the copy.
+#[test]
+fn every_query_answers_the_same_on_the_copy() {
+    let out = tempfile::tempdir().unwrap();
+    let copy = out.path().to_str().unwrap();
+    let stderr = convert(&[FIXTURES], out.path());
+    let records = reference_corpus(&fixtures().join("AWSLogs")).len();
+    assert!(stderr.contains(&format!("({records} records)")), "{stderr}");
+
+    let everything = r#"SELECT * FROM flows ORDER BY source, line"#;
+    let queries: Vec<Vec<&str>> = vec![
+        vec!["sql", everything],
+        vec!["top-talkers"],
+        vec!["top-pairs", "--limit", "1000"],
+        vec!["top-talkers-pkt"],
+        vec!["top-instances"],
+        vec!["top-subnets"],
+        vec!["traffic-by-type"],
+        vec!["rejected-tcp"],
+        vec!["ssh-rdp"],
+        vec!["admin-ports"],
+        vec!["ip", "192.0.2.200"],
+        vec!["from", "10.0.1.0/24"],
+        vec!["to", "2001:db8:4:1::/64"],
+        vec!["detect"],
+        vec!["detect", "--flows"],
+        vec!["timeline", "10.0.1.12", "--every", "15m"],
+        vec!["--since", "2024-03-02T06:00:00Z", "--until", "2024-03-02T18:00:00Z", "--ip", "10.0.2.0/24", "accepted"],
+        vec!["--eni", "eni-0106a1b2c3d4e5f6", "--action", "REJECT", "rejected"],
+    ];
+    for query in queries {
+        let text = csv(&[&["--path", FIXTURES][..], &query].concat());
+        let parquet = csv(&[&["--path", copy][..], &query].concat());
+        assert!(!text.1.is_empty(), "{query:?} has no rows on the text");
+        assert_eq!(text, parquet, "{query:?}");
+    }
+}
+
+#[test]
+fn the_copy_is_hive_partitioned_sorted_by_time_and_keeps_provenance() {
+    let out = tempfile::tempdir().unwrap();
+    convert(&[FIXTURES], out.path());
+    let files = parquet_files(out.path());
+    assert!(files.len() >= 6, "{files:?}");
+    let mut total = 0;
+    for file in &files {
+        let relative = file.strip_prefix(out.path()).unwrap().to_string_lossy().into_owned();
+        let parts: Vec<&str> = relative.split('/').collect();
+        assert_eq!(parts.len(), 4, "{relative}");
+        let account = parts[0].strip_prefix("account_id=").unwrap();
+        let region = parts[1].strip_prefix("region=").unwrap();
+        let date = parts[2].strip_prefix("date=").unwrap();
+        let path = file.to_str().unwrap();
+        let (header, rows) = csv(&[
+            "--path",
+            path,
+            "sql",
+            r#"SELECT account_id, region, to_char(to_timestamp("start"), '%Y-%m-%d') AS d, "start", source, line FROM flows"#,
+        ]);
+        assert_eq!(header, ["account_id", "region", "d", "start", "source", "line"]);
+        let mut last = i64::MIN;
+        for row in &rows {
+            if row[3].is_empty() {
+                continue;
+            }
+            assert_eq!((row[0].as_str(), row[1].as_str(), row[2].as_str()), (account, region, date), "{relative}");
+            let start: i64 = row[3].parse().unwrap();
+            assert!(start >= last, "{relative}: not sorted by start");
+            last = start;
+            assert!(row[4].starts_with("fixtures/AWSLogs/"), "{}", row[4]);
+            assert!(row[5].parse::<u64>().unwrap() >= 1);
+        }
+        total += rows.len();
+    }
+    assert_eq!(total, reference_corpus(&fixtures().join("AWSLogs")).len());
+    // The state file and the lock are hidden: flowq (like Spark and Hive) skips them.
+    assert!(out.path().join(".flowq-convert.json").is_file());
+}
+
+#[test]
+fn reruns_convert_only_new_objects() {
+    let input = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let logs = input.path().join("AWSLogs");
+    copy_tree(&fixtures().join("AWSLogs/111122223333"), &logs.join("111122223333"));
+    let objects = files_under(&logs);
+    let last = objects.last().unwrap().clone();
+    let parked = input.path().join("parked.log.gz");
+    std::fs::rename(&last, &parked).unwrap();
+    let logs_arg = logs.to_str().unwrap();
+
+    let first = convert(&[logs_arg], out.path());
+    assert!(first.contains(&format!("converted {} objects", objects.len() - 1)), "{first}");
+    let again = convert(&[logs_arg], out.path());
+    assert!(again.contains("nothing new to convert"), "{again}");
+    std::fs::rename(&parked, &last).unwrap();
+    // A dry run lists what the next run would convert: the one new object.
+    let (_, listed) = csv(&["--path", logs_arg, "--dry-run", "convert", "--out", out.path().to_str().unwrap()]);
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert!(listed[0].iter().any(|v| v == &last.to_string_lossy()), "{listed:?}");
+    let third = convert(&[logs_arg], out.path());
+    let (new_records, _) = reference_read(&last.to_string_lossy(), &text_of(&last));
+    assert!(third.contains(&format!("converted 1 objects ({} records)", new_records.len())), "{third}");
+    assert!(third.contains(&format!("{} objects were converted before", objects.len() - 1)), "{third}");
+
+    let count = |path: &str| csv(&["--path", path, "sql", "SELECT COUNT(*) AS n, SUM(bytes) AS b FROM flows"]).1;
+    assert_eq!(count(out.path().to_str().unwrap()), count(logs_arg));
+}
+
+#[test]
+fn an_object_not_read_whole_is_left_out_and_tried_again() {
+    let input = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let logs = input.path().join("AWSLogs");
+    copy_tree(&fixtures().join("AWSLogs/111122223333"), &logs.join("111122223333"));
+    let victim = files_under(&logs)[0].clone();
+    let good = std::fs::read(&victim).unwrap();
+    std::fs::write(&victim, &good[..good.len() / 2]).unwrap();
+    let logs_arg = logs.to_str().unwrap();
+
+    let first = flowq().args(["--path", logs_arg, "convert", "--out"]).arg(out.path()).output().unwrap();
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert_eq!(first.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("1 objects could not be read whole"), "{stderr}");
+    let victim_name = victim.to_string_lossy().into_owned();
+    let query = format!("SELECT COUNT(*) AS n FROM flows WHERE source = '{victim_name}'");
+    assert_eq!(csv(&["--path", out.path().to_str().unwrap(), "sql", &query]).1, [["0"]]);
+
+    std::fs::write(&victim, &good).unwrap();
+    let second = convert(&[logs_arg], out.path());
+    let (records, _) = reference_read(&victim_name, &text_of(&victim));
+    assert!(second.contains(&format!("converted 1 objects ({} records)", records.len())), "{second}");
+    assert_eq!(csv(&["--path", out.path().to_str().unwrap(), "sql", &query]).1, [[records.len().to_string()]]);
+}
+
+#[test]
+fn an_interrupted_run_leaves_nothing_visible_and_is_cleaned_up() {
+    let out = tempfile::tempdir().unwrap();
+    // What a run killed before its commit leaves: a staging folder the state does not name.
+    let staged = out.path().join(".staging-20240101T000000Z-1/account_id=1/region=r/date=2024-01-01");
+    std::fs::create_dir_all(&staged).unwrap();
+    std::fs::write(staged.join("part-x-0.parquet"), b"half").unwrap();
+    convert(&["fixtures/AWSLogs/111122223333"], out.path());
+    assert!(!out.path().join(".staging-20240101T000000Z-1").exists());
+    assert!(parquet_files(out.path()).iter().all(|f| !f.to_string_lossy().contains("account_id=1/")));
+
+    // What a run killed after its commit leaves: files still staged for a committed run. The next run
+    // moves them into place.
+    let state_path = out.path().join(".flowq-convert.json");
+    let state: serde_json::Value = serde_json::from_slice(&std::fs::read(&state_path).unwrap()).unwrap();
+    let run = &state["runs"][0];
+    let id = run["id"].as_str().unwrap();
+    let file = run["files"][0].as_str().unwrap();
+    let staging = out.path().join(format!(".staging-{id}"));
+    std::fs::create_dir_all(staging.join(file).parent().unwrap()).unwrap();
+    std::fs::rename(out.path().join(file), staging.join(file)).unwrap();
+    let rerun = convert(&["fixtures/AWSLogs/111122223333"], out.path());
+    assert!(rerun.contains("nothing new to convert"), "{rerun}");
+    assert!(out.path().join(file).is_file());
+    assert!(!staging.exists());
+}
+
+#[test]
+fn a_dry_run_writes_nothing() {
+    let out = tempfile::tempdir().unwrap();
+    let target = out.path().join("copy");
+    let (_, listed) = csv(&["--path", FIXTURES, "--dry-run", "convert", "--out", target.to_str().unwrap()]);
+    assert_eq!(listed.len(), files_under(&fixtures().join("AWSLogs")).len());
+    assert!(!target.exists());
+}
+
+#[test]
+fn convert_refuses_record_filters() {
+    let out = tempfile::tempdir().unwrap();
+    let run =
+        flowq().args(["--path", FIXTURES, "--ip", "10.0.0.0/8", "convert", "--out"]).arg(out.path()).output().unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("--ip does not apply to convert"));
+}
+
+/// AWS's Parquet delivery: the object's fields as typed columns (underscore or hyphen names), no
+/// header, no line numbers.
+#[test]
+fn delivered_parquet_reads_like_the_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let object = files_under(&fixtures().join("AWSLogs/aws-account-id=444455556666"))[0].clone();
+    let (records, _) = reference_read("x", &text_of(&object));
+    let header = text_of(&object).lines().next().unwrap().to_string();
+    for (name, separator) in [("underscores.parquet", '_'), ("hyphens.parquet", '-')] {
+        let mut fields = Vec::new();
+        let mut columns: Vec<ArrayRef> = Vec::new();
+        for field in header.split(' ') {
+            let column = field.replace('-', "_");
+            let values = records.iter().map(|r| r.get(&column));
+            let stored = field.replace('-', &separator.to_string());
+            let (kind, array): (DataType, ArrayRef) = match field {
+                "version" | "srcport" | "dstport" | "protocol" | "tcp-flags" | "traffic-path" => (
+                    DataType::Int32,
+                    Arc::new(values.map(|v| v.map(|v| v.parse::<i32>().unwrap())).collect::<Int32Array>()),
+                ),
+                "packets" | "bytes" | "start" | "end" => (
+                    DataType::Int64,
+                    Arc::new(values.map(|v| v.map(|v| v.parse::<i64>().unwrap())).collect::<Int64Array>()),
+                ),
+                _ => (DataType::Utf8, Arc::new(values.collect::<StringArray>())),
+            };
+            fields.push(Field::new(stored, kind, true));
+            columns.push(array);
+        }
+        let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap();
+        let file = std::fs::File::create(dir.path().join(name)).unwrap();
+        let mut writer = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+    }
+    let text = object.to_str().unwrap();
+    let columns: Vec<String> = header.split(' ').map(|f| format!("\"{}\"", f.replace('-', "_"))).collect();
+    let columns = columns.join(", ");
+    let sql = format!("SELECT {columns} FROM flows ORDER BY {columns}");
+    let expected = csv(&["--path", text, "sql", &sql]);
+    assert_eq!(expected.1.len(), records.len());
+    for name in ["underscores.parquet", "hyphens.parquet"] {
+        let path = dir.path().join(name);
+        assert_eq!(csv(&["--path", path.to_str().unwrap(), "sql", &sql]), expected, "{name}");
+        let (_, provenance) = csv(&[
+            "--path",
+            path.to_str().unwrap(),
+            "sql",
+            "SELECT DISTINCT source, line IS NULL AS no_line FROM flows",
+        ]);
+        assert_eq!(provenance, [[path.to_string_lossy().into_owned(), "true".to_string()]]);
+    }
+}
+
+#[test]
+fn a_damaged_parquet_object_is_reported_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("flows.parquet");
+    std::fs::write(&bad, b"PAR1 this is not a footer").unwrap();
+    let run =
+        flowq().args(["--path", dir.path().to_str().unwrap(), "sql", "SELECT COUNT(*) FROM flows"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains(&format!("{}: ", bad.display())), "{stderr}");
+    assert!(stderr.contains("not a readable Parquet file"), "{stderr}");
+}
+
+/// DuckDB (from PyPI; `.ci/run` installs it) reads the copy on its own, Hive partitions and all.
+#[test]
+fn duckdb_reads_the_copy() {
+    let out = tempfile::tempdir().unwrap();
+    convert(&[FIXTURES], out.path());
+    let script = format!(
+        "import duckdb\n\
+         rows = duckdb.sql(\"SELECT COUNT(*), SUM(bytes), COUNT(DISTINCT account_id), MIN(date), MAX(date) \
+         FROM read_parquet('{}/**/*.parquet', hive_partitioning=true, hive_types={{'account_id': 'VARCHAR', 'region': 'VARCHAR', 'date': 'DATE'}})\").fetchall()\n\
+         print(*rows[0], sep=',')",
+        out.path().display()
+    );
+    let run = std::process::Command::new("python3").args(["-c", &script]).output().unwrap();
+    assert!(run.status.success(), "DuckDB (pip install duckdb): {}", String::from_utf8_lossy(&run.stderr));
+    let got = String::from_utf8(run.stdout).unwrap();
+    let (_, expected) = csv(&[
+        "--path",
+        FIXTURES,
+        "sql",
+        r#"SELECT COUNT(*), SUM(bytes), COUNT(DISTINCT account_id), to_char(to_timestamp(MIN("start")), '%Y-%m-%d'), to_char(to_timestamp(MAX("start")), '%Y-%m-%d') FROM flows"#,
+    ]);
+    assert_eq!(got.trim(), expected[0].join(","));
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for file in files_under(from) {
+        let target = to.join(file.strip_prefix(from).unwrap());
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::copy(&file, &target).unwrap();
+    }
+}
