@@ -39,8 +39,9 @@ gen() { # folder, objects, records per object
 gen "$data/big" 200 200000
 gen "$data/small" 4000 500
 
-# flowq's own Parquet copy of the big corpus (incremental: a rerun converts nothing).
-if [[ ! -e $data/big-parquet/.complete ]]; then
+# flowq's own Parquet copy of the big corpus, made again when the corpus is newer.
+if [[ ! $data/big-parquet/.complete -nt $data/big/.complete ]]; then
+    rm -rf "$data/big-parquet"
     echo "converting $data/big to Parquet" >&2
     target/release/flowq --path "$data/big" convert --out "$data/big-parquet" --quiet
     touch "$data/big-parquet/.complete"

@@ -162,7 +162,22 @@ async fn convert(plan: &Plan, out: &Path, mut sources: Vec<Source>, pruned: usiz
         Some(folder) => folder.state.clone(),
         None => convert::State::read(out)?,
     };
-    let run = format!("{}-{}", chrono::Utc::now().format("%Y%m%dT%H%M%SZ"), std::process::id());
+    let now = chrono::Utc::now();
+    let run = format!("{}-{}-{}", now.format("%Y%m%dT%H%M%SZ"), std::process::id(), now.timestamp_subsec_nanos());
+    if let Ok(root) = std::fs::canonicalize(out)
+        && let Some(inside) = sources
+            .iter()
+            .filter(|s| s.store.is_none())
+            .flat_map(|s| &s.listing.objects)
+            .find(|o| Path::new(&format!("/{}", o.location)).starts_with(&root))
+    {
+        anyhow::bail!(
+            "{} is inside --out {}: the copy would be read as flow logs and converted again; write the copy \
+             outside the folders it reads",
+            inside.name,
+            out.display()
+        );
+    }
     let (mut already, mut changed) = (0usize, Vec::new());
     // (object name, id in the state, what it is)
     let mut fresh: Vec<(String, String, Converted)> = Vec::new();
@@ -172,15 +187,13 @@ async fn convert(plan: &Plan, out: &Path, mut sources: Vec<Source>, pruned: usiz
             let id = if local { format!("file:///{}", o.location) } else { o.name.clone() };
             let now = Converted { size: o.size, etag: o.etag.clone(), modified: o.modified, run: run.clone() };
             match state.objects.get(&id) {
-                Some(before)
-                    if before.size == now.size && before.etag == now.etag && before.modified == now.modified =>
-                {
-                    already += 1;
-                }
+                Some(before) if before.same_object(&now) => already += 1,
                 Some(before) => changed.push(format!(
-                    "{}: changed since run {} converted it (size {} → {}): not converted again; its earlier \
-                     records stay in the copy (convert into a new folder to start afresh)",
-                    o.name, before.run, before.size, now.size
+                    "{}: changed since run {} converted it ({}): not converted again; its earlier records stay \
+                     in the copy (convert into a new folder to start afresh)",
+                    o.name,
+                    before.run,
+                    before.difference(&now)
                 )),
                 None => {
                     fresh.push((o.name.clone(), id, now));
@@ -218,7 +231,7 @@ async fn convert(plan: &Plan, out: &Path, mut sources: Vec<Source>, pruned: usiz
             .cloned()
             .collect();
         let stream = engine.context().sql(&convert::sql(&columns)).await?.execute_stream().await?;
-        convert::write_partitions(stream, &schema, &staging, &run, || report.damaged_objects()).await
+        convert::write_partitions(stream, &schema, &staging, &run, report.as_ref()).await
     }
     .await;
     progress.finish();
@@ -230,11 +243,18 @@ async fn convert(plan: &Plan, out: &Path, mut sources: Vec<Source>, pruned: usiz
             return Err(memory_hint(e.into(), plan.memory_limit));
         }
     };
-    let damaged = report.damaged_objects();
+    // The objects left out are those damaged when writing began (the sort had read everything);
+    // should the scan have found more since, nothing is committed.
+    let damaged = written.damaged.clone();
+    if report.damaged_objects() != damaged {
+        let _ = std::fs::remove_dir_all(&staging);
+        anyhow::bail!("the scan found damaged objects after writing began: nothing converted; run again");
+    }
     let retry = fresh.iter().filter(|(name, ..)| damaged.contains(name)).count();
     let converted: Vec<(String, Converted)> =
         fresh.into_iter().filter(|(name, ..)| !damaged.contains(name)).map(|(_, id, c)| (id, c)).collect();
     let files = written.files.len();
+    let converted_objects = converted.len();
     let record = RunRecord { id: run, objects: converted.len(), records: written.records, files: written.files };
     if record.objects == 0 && record.files.is_empty() {
         let _ = std::fs::remove_dir_all(&staging);
@@ -245,7 +265,7 @@ async fn convert(plan: &Plan, out: &Path, mut sources: Vec<Source>, pruned: usiz
         eprintln!("{}", summary(&totals, pruned));
         let mut line = format!(
             "flowq: converted {} objects ({} records) into {files} files under {}; {already} objects were converted before",
-            sources_size.0 as usize - retry,
+            converted_objects,
             written.records,
             out.display()
         );

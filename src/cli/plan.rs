@@ -281,8 +281,8 @@ impl Plan {
                 )
             }
         };
-        // convert copies whole objects: the window and region choose objects by key, not records.
-        // and must load every field its headers name.
+        // convert copies whole objects (the window and region choose objects by key, not records)
+        // and must load every field their headers name.
         let filters = if matches!(action, Action::Convert(_)) { Filters::default() } else { filters };
         let options = DecodeOptions { complete: matches!(action, Action::Convert(_)), ..options };
         let buckets = g

@@ -171,9 +171,9 @@ impl FlowDecoderBuilder {
         }
     }
 
-    /// Reports a header field that is not one of the built columns as unbound (its values are not
-    /// loaded), even when it is a `flows` column: for a scan that must load every field, e.g. the
-    /// copy `flowq convert` makes of the columns the first headers named.
+    /// Refuses the whole object (an object-level problem) when a header names a `flows` column that
+    /// is not one of the built columns: for a scan that must load every field, e.g. the copy
+    /// `flowq convert` makes of the columns the objects' first headers named.
     pub fn with_complete(mut self, complete: bool) -> Self {
         self.complete = complete;
         self
@@ -561,9 +561,18 @@ impl FlowDecoder {
         for name in names {
             let column = fields::column_name(name);
             let reserved = column == LINE_COLUMN || column == fields::SOURCE_COLUMN;
-            let unbound = reserved
-                || (fields::known_kind(&column).is_none() && !self.unknown_columns.contains(&column))
-                || (self.complete && !self.columns.iter().any(|c| c.name == column));
+            let unbound =
+                reserved || (fields::known_kind(&column).is_none() && !self.unknown_columns.contains(&column));
+            if !unbound && self.complete && !self.columns.iter().any(|c| c.name == column) {
+                // The whole object is refused: a copy without this field's values would pass for whole.
+                self.problems.push(Problem::object(ProblemKind::Unsupported {
+                    what: format!(
+                        "the header at line {} names field {name:?}, which the object's first header did not (its \
+                         format changes mid-way): not converted",
+                        self.line_no
+                    ),
+                }));
+            }
             let kind = if seen.contains(&column) {
                 Some(ProblemKind::DuplicateField { name: (*name).to_string() })
             } else if unbound {

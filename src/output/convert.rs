@@ -20,7 +20,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, new_null_array};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int64Array, RecordBatch, StringViewArray, new_null_array};
 use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef};
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::{Compression, ZstdLevel};
@@ -112,6 +112,34 @@ pub struct Converted {
     pub run: String,
 }
 
+impl Converted {
+    /// Whether `now` is the object converted: the same ETag and size where the store gives ETags,
+    /// else the same size and modification time.
+    pub fn same_object(&self, now: &Converted) -> bool {
+        self.size == now.size
+            && match (&self.etag, &now.etag) {
+                (Some(before), Some(now)) => before == now,
+                (None, None) => self.modified == now.modified,
+                _ => false,
+            }
+    }
+
+    /// What differs between this and `now`, for a message.
+    pub fn difference(&self, now: &Converted) -> String {
+        let mut what = Vec::new();
+        if self.size != now.size {
+            what.push(format!("size {} → {}", self.size, now.size));
+        }
+        if self.etag != now.etag {
+            what.push(format!("ETag {:?} → {:?}", self.etag, now.etag));
+        }
+        if self.modified != now.modified {
+            what.push(format!("modified {:?} → {:?}", self.modified, now.modified));
+        }
+        what.join(", ")
+    }
+}
+
 /// One run: its files, relative to the output folder.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunRecord {
@@ -193,6 +221,12 @@ impl Folder {
     /// Commits `run`: the state with the run and its objects replaces the old one, then its files are
     /// moved into place.
     pub fn commit(&mut self, run: RunRecord, objects: Vec<(String, Converted)>) -> Result<(), ConvertError> {
+        if self.state.runs.iter().any(|r| r.id == run.id) {
+            return Err(ConvertError::BadState {
+                path: self.root.join(STATE_FILE).display().to_string(),
+                reason: format!("it already has a run {}", run.id),
+            });
+        }
         self.state.objects.extend(objects);
         self.state.runs.push(run.clone());
         let path = self.root.join(STATE_FILE);
@@ -213,10 +247,21 @@ impl Folder {
             let from = staging.join(file);
             let to = self.root.join(file);
             if from.exists() {
+                if to.exists() {
+                    return Err(io(&to)(std::io::Error::new(
+                        std::io::ErrorKind::AlreadyExists,
+                        "a file of this name is already in the copy; not replaced",
+                    )));
+                }
                 if let Some(parent) = to.parent() {
                     fs::create_dir_all(parent).map_err(io(parent))?;
                 }
                 fs::rename(&from, &to).map_err(io(&to))?;
+            } else if !to.exists() {
+                return Err(io(&to)(std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    format!("run {} wrote this file, but it is neither staged nor in place", run.id),
+                )));
             }
         }
         match fs::remove_dir_all(&staging) {
@@ -233,20 +278,22 @@ pub struct Written {
     pub files: Vec<String>,
     /// Records written.
     pub records: u64,
-    /// Records left out because their object is in `skip`.
+    /// Records left out because their object was damaged.
     pub left_out: u64,
+    /// The objects that could not be read whole when writing began, whose records were left out.
+    pub damaged: std::collections::BTreeSet<String>,
 }
 
 /// Writes `stream` (in [`ORDER`]) under `staging` as partition files named `part-<run>-<n>.parquet`
-/// with every column of `schema` (the `flows` columns; one the stream lacks is null). Rows whose
-/// `source` is one `skip` holds when the first batch arrives (objects that could not be read whole)
-/// are left out.
+/// with every column of `schema` (the `flows` columns; one the stream lacks is null). Rows of the
+/// objects `report` holds as damaged when the first batch arrives (could not be read whole) are left
+/// out.
 pub async fn write_partitions(
     mut stream: datafusion::execution::SendableRecordBatchStream,
     schema: &Schema,
     staging: &Path,
     run: &str,
-    skip: impl FnOnce() -> std::collections::BTreeSet<String>,
+    report: &crate::table::ScanReport,
 ) -> Result<Written, ConvertError> {
     let fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone().with_nullable(true)).collect();
     let schema: SchemaRef = Arc::new(Schema::new(fields));
@@ -255,18 +302,19 @@ pub async fn write_partitions(
         (column("account_id")?, column("region")?, column("start")?, column("source")?);
     let properties = writer_properties(start)?;
     let mut written = Written::default();
-    let mut skip = Some(skip);
-    let mut skipped = std::collections::BTreeSet::new();
+    let mut first = true;
     let mut open: Option<OpenFile> = None;
     while let Some(batch) = stream.next().await {
         let batch = widen(&batch?, &schema)?;
-        if let Some(skip) = skip.take() {
-            skipped = skip();
+        if first {
+            written.damaged = report.damaged_objects();
+            first = false;
         }
-        let batch = if skipped.is_empty() {
+        let batch = if written.damaged.is_empty() {
             batch
         } else {
-            let sources = batch.column(source).as_string_view();
+            let sources = text(&batch, source)?;
+            let skipped = &written.damaged;
             let keep: datafusion::arrow::array::BooleanArray = (0..batch.num_rows())
                 .map(|i| Some(sources.is_null(i) || !skipped.contains(sources.value(i))))
                 .collect();
@@ -375,45 +423,48 @@ impl OpenFile {
     }
 }
 
+/// Column `i` of `batch` as text.
+fn text(batch: &RecordBatch, i: usize) -> Result<StringViewArray, ConvertError> {
+    let array = datafusion::arrow::compute::cast(batch.column(i), &DataType::Utf8View)?;
+    Ok(array.as_string_view_opt().cloned().unwrap_or_else(|| StringViewArray::new_null(array.len())))
+}
+
 /// The partition of each row of a batch.
 struct PartitionKeys {
-    account: ArrayRef,
-    region: ArrayRef,
-    start: ArrayRef,
+    account: StringViewArray,
+    region: StringViewArray,
+    start: Int64Array,
 }
 
 impl PartitionKeys {
     fn new(batch: &RecordBatch, account: usize, region: usize, start: usize) -> Result<Self, ConvertError> {
-        let text = |i: usize| datafusion::arrow::compute::cast(batch.column(i), &DataType::Utf8View);
-        Ok(PartitionKeys { account: text(account)?, region: text(region)?, start: Arc::clone(batch.column(start)) })
+        let start = datafusion::arrow::compute::cast(batch.column(start), &DataType::Int64)?;
+        let start = start.as_primitive_opt::<Int64Type>().cloned().unwrap_or_else(|| Int64Array::new_null(start.len()));
+        Ok(PartitionKeys { account: text(batch, account)?, region: text(batch, region)?, start })
+    }
+
+    /// The day of row `i`'s start (days since 1970), if it has one.
+    fn day(&self, i: usize) -> Option<i64> {
+        (!self.start.is_null(i)).then(|| self.start.value(i).div_euclid(86_400))
     }
 
     /// True when rows `a` and `b` are in one partition.
     fn same(&self, a: usize, b: usize) -> bool {
-        let text = |array: &ArrayRef| {
-            let array = array.as_string_view();
-            (array.is_null(a), array.is_null(b)) == (false, false) && array.value(a) == array.value(b)
-                || array.is_null(a) && array.is_null(b)
+        let same = |array: &StringViewArray| match (array.is_null(a), array.is_null(b)) {
+            (false, false) => array.value(a) == array.value(b),
+            (null_a, null_b) => null_a && null_b,
         };
-        let start = self.start.as_primitive::<Int64Type>();
-        let day = |i: usize| (!start.is_null(i)).then(|| start.value(i).div_euclid(86_400));
-        day(a) == day(b) && text(&self.account) && text(&self.region)
+        self.day(a) == self.day(b) && same(&self.account) && same(&self.region)
     }
 
     /// `account_id=…/region=…/date=…` of row `i`.
     fn partition(&self, i: usize) -> String {
-        let text = |array: &ArrayRef| {
-            let array = array.as_string_view();
+        let value = |array: &StringViewArray| {
             if array.is_null(i) { NULL_PARTITION.to_string() } else { escape(array.value(i)) }
         };
-        let start = self.start.as_primitive::<Int64Type>();
-        let date = if start.is_null(i) {
-            None
-        } else {
-            chrono::DateTime::from_timestamp(start.value(i).div_euclid(86_400) * 86_400, 0)
-        };
+        let date = self.day(i).and_then(|day| chrono::DateTime::from_timestamp(day * 86_400, 0));
         let date = date.map_or_else(|| NULL_PARTITION.to_string(), |d| d.format("%Y-%m-%d").to_string());
-        format!("account_id={}/region={}/date={date}", text(&self.account), text(&self.region))
+        format!("account_id={}/region={}/date={date}", value(&self.account), value(&self.region))
     }
 }
 

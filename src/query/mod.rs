@@ -229,7 +229,7 @@ impl Engine {
             let (parquet, text): (Vec<_>, Vec<_>) = source.listing.objects.into_iter().partition(is_parquet);
             let cache = ctx.runtime_env().cache_manager.get_file_metadata_cache();
             let parquet = read_footers(Arc::clone(&store), cache, parquet, &report).await;
-            for header in first_headers(store, &text).await {
+            for header in first_headers(store, &text, options.complete).await {
                 match header {
                     Some(fields) => named.extend(fields.iter().map(|f| decode::column_name(f))),
                     None => headerless = true,
@@ -268,7 +268,8 @@ impl Engine {
                 let objects: Vec<ParquetObject> = parquet.iter().filter(|o| o.kind == kind).cloned().collect();
                 if !objects.is_empty() {
                     let table = ParquetFlows::new(url.clone(), kind, objects, &extra, Arc::clone(&report));
-                    frames.push(ctx.read_table(Arc::new(table))?.select_columns(&columns)?);
+                    let select = table.select(&columns);
+                    frames.push(ctx.read_table(Arc::new(table))?.select(select)?);
                 }
             }
         }

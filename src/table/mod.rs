@@ -173,16 +173,20 @@ impl TableProvider for FlowsTable {
 /// for one without a header line, or that cannot be read here: the scan reports it). Unknown names
 /// become text columns of `flows`.
 ///
-/// Of the objects whose name says which flow log wrote them, only the first of each flow log is read:
-/// a flow log's format cannot change after it is created (`reference/format.md`), and reading every
-/// object's head cost a fifth of a query over thousands of small objects. Should an object's header
-/// differ anyway, the scan reports each field it names that is not a column: nothing is dropped
-/// silently.
-pub async fn first_headers(store: Arc<dyn ObjectStore>, objects: &[ObjectRef]) -> Vec<Option<Vec<String>>> {
+/// Unless `every`, of the objects whose name says which flow log wrote them, only the first of each
+/// flow log is read: a flow log's format cannot change after it is created (`reference/format.md`),
+/// and reading every object's head cost a fifth of a query over thousands of small objects. Should
+/// an object's header differ anyway, the scan reports each field it names that is not a column:
+/// nothing is dropped silently.
+pub async fn first_headers(
+    store: Arc<dyn ObjectStore>,
+    objects: &[ObjectRef],
+    every: bool,
+) -> Vec<Option<Vec<String>>> {
     let mut flow_logs = std::collections::HashSet::new();
     let probed = objects.iter().filter(|object| {
         let key = &object.key;
-        key.flow_log.is_none() || flow_logs.insert((&key.account, &key.region, &key.flow_log))
+        every || key.flow_log.is_none() || flow_logs.insert((&key.account, &key.region, &key.flow_log))
     });
     futures::stream::iter(probed)
         .map(|object| {

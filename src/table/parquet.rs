@@ -33,8 +33,9 @@ use datafusion::datasource::physical_plan::{FileScanConfigBuilder, ParquetFileRe
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::datasource::table_schema::TableSchema;
 use datafusion::execution::cache::cache_manager::FileMetadataCache;
+use datafusion::functions::core::expr_fn::coalesce;
 use datafusion::logical_expr::utils::conjunction;
-use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, col};
 use datafusion::parquet::arrow::arrow_reader::ArrowReaderOptions;
 use datafusion::parquet::arrow::async_reader::AsyncFileReader;
 use datafusion::parquet::file::metadata::ParquetMetaData;
@@ -53,6 +54,10 @@ use super::report::ScanReport;
 use super::{file_groups, object_meta};
 use crate::decode::{self, LINE_COLUMN, Problem, ProblemKind, SOURCE_COLUMN};
 use crate::source::ObjectRef;
+
+/// The hidden columns of AWS's Parquet objects that hold what their key says.
+const KEY_ACCOUNT: &str = "__flowq_key_account_id";
+const KEY_REGION: &str = "__flowq_key_region";
 
 /// True for an object read as Parquet: its name ends in `.parquet`.
 pub fn is_parquet(object: &ObjectRef) -> bool {
@@ -149,22 +154,38 @@ impl ParquetFlows {
         extra: &[String],
         report: Arc<ScanReport>,
     ) -> Self {
-        let source: FieldRef = Arc::new(Field::new(SOURCE_COLUMN, DataType::Utf8View, false));
-        let mut fields: Vec<FieldRef> = decode::file_schema(extra).fields().iter().cloned().collect();
+        // Every column read from a file may be null: `line` of a copy of AWS's Parquet is.
+        let nullable = |f: &FieldRef| Arc::new(f.as_ref().clone().with_nullable(true));
+        let mut fields: Vec<FieldRef> = decode::file_schema(extra).fields().iter().map(nullable).collect();
         let table_schema = match kind {
             ParquetKind::Converted => {
-                fields.push(source);
+                fields.push(Arc::new(Field::new(SOURCE_COLUMN, DataType::Utf8View, true)));
                 TableSchema::builder(Arc::new(Schema::new(fields))).build()
             }
             ParquetKind::Delivered => {
-                let fields: Vec<FieldRef> = fields
-                    .into_iter()
-                    .map(|f| if f.name() == LINE_COLUMN { Arc::new(f.as_ref().clone().with_nullable(true)) } else { f })
-                    .collect();
-                TableSchema::builder(Arc::new(Schema::new(fields))).with_table_partition_cols(vec![source]).build()
+                let partitions = vec![
+                    Arc::new(Field::new(SOURCE_COLUMN, DataType::Utf8View, false)),
+                    Arc::new(Field::new(KEY_ACCOUNT, DataType::Utf8View, true)),
+                    Arc::new(Field::new(KEY_REGION, DataType::Utf8View, true)),
+                ];
+                TableSchema::builder(Arc::new(Schema::new(fields))).with_table_partition_cols(partitions).build()
             }
         };
         ParquetFlows { table_schema, kind, store_url, objects, report }
+    }
+
+    /// The `flows` columns named in `columns`, in that order. For AWS's Parquet, `account_id` and
+    /// `region` take the object key's value where the record has none (its format lacks the field),
+    /// as for text objects.
+    pub fn select(&self, columns: &[&str]) -> Vec<Expr> {
+        columns
+            .iter()
+            .map(|&name| match (self.kind, name) {
+                (ParquetKind::Delivered, "account_id") => coalesce(vec![col(name), col(KEY_ACCOUNT)]).alias(name),
+                (ParquetKind::Delivered, "region") => coalesce(vec![col(name), col(KEY_REGION)]).alias(name),
+                _ => col(name),
+            })
+            .collect()
     }
 }
 
@@ -203,8 +224,9 @@ impl TableProvider for ParquetFlows {
         if let Some(hint) = conjunction(filters.iter().filter_map(prefilter::parquet_hint)) {
             let schema = DFSchema::try_from(self.table_schema.table_schema().as_ref().clone())?;
             // Filtered while decoding (late materialization): the address columns are read first
-            // and the others only for rows that pass, which made `ip` on 40 M records 6x faster. Not
-            // for other filters: `rejected-tcp` (a fifth of the rows pass) took 1.6x as long so.
+            // and the others only for rows that pass, which made `ip` on 40 M records 6x faster.
+            // DataFusion then moves the query's other filters into the reader too. Only with a hint:
+            // `rejected-tcp` (a fifth of the rows pass) took 1.6x as long filtered so.
             source = source.with_predicate(state.create_physical_expr(hint, &schema)?).with_pushdown_filters(true);
         }
         let delivered = self.kind == ParquetKind::Delivered;
@@ -212,7 +234,11 @@ impl TableProvider for ParquetFlows {
         let groups = file_groups(&objects, state.config().target_partitions(), |object| {
             let file = PartitionedFile::new_from_meta(object_meta(object));
             if delivered {
-                file.with_partition_values(vec![ScalarValue::Utf8View(Some(object.name.clone()))])
+                file.with_partition_values(vec![
+                    ScalarValue::Utf8View(Some(object.name.clone())),
+                    ScalarValue::Utf8View(object.key.account.clone()),
+                    ScalarValue::Utf8View(object.key.region.clone()),
+                ])
             } else {
                 file
             }
@@ -228,8 +254,8 @@ impl TableProvider for ParquetFlows {
 
     /// Plain comparisons are pushed into the reader by DataFusion's own optimizer (row groups whose
     /// statistics rule them out are skipped); address filters (`cidr_contains`) are taken here as a
-    /// hint the reader can test (`prefilter::parquet_hint`). Every filter is still applied above the
-    /// scan.
+    /// hint the reader can test (`prefilter::parquet_hint`). Every filter is still applied exactly:
+    /// above the scan, or by the reader's row filter where DataFusion moves it there.
     fn supports_filters_pushdown(&self, filters: &[&Expr]) -> Result<Vec<TableProviderFilterPushDown>> {
         Ok(filters
             .iter()

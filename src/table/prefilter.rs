@@ -184,6 +184,33 @@ mod tests {
 
     use super::*;
 
+    #[test]
+    fn parquet_hints_hold_every_address_of_the_block() {
+        let text = |t: &str| Expr::Literal(ScalarValue::Utf8View(Some(t.to_string())), None);
+        assert_eq!(
+            parquet_hint(&cidr_contains("192.0.2.200", "srcaddr")),
+            Some(col("srcaddr").eq(text("192.0.2.200")))
+        );
+        assert_eq!(
+            parquet_hint(&cidr_contains("10.1.0.0/16", "dstaddr")),
+            Some(col("dstaddr").gt_eq(text("10.1.")).and(col("dstaddr").lt(text("10.1/"))))
+        );
+        // `/` is the byte after `.`: every address of 10.1.0.0/16 sorts inside the range, 10.10.… not.
+        assert!("10.1.255.255" >= "10.1." && "10.1.255.255" < "10.1/" && "10.10.0.1" >= "10.1/");
+        let either = cidr_contains("192.0.2.200", "srcaddr").or(cidr_contains("192.0.2.200", "dstaddr"));
+        assert!(parquet_hint(&either).is_some());
+        // No hint: IPv6, blocks shorter than /8, anything that is not an address filter.
+        for filter in [
+            cidr_contains("2001:db8::/32", "srcaddr"),
+            cidr_contains("0.0.0.0/0", "srcaddr"),
+            cidr_contains("10.0.0.0/7", "srcaddr"),
+            cidr_contains("192.0.2.200", "srcaddr").or(col("action").eq(lit("REJECT"))),
+            col("action").eq(lit("REJECT")),
+        ] {
+            assert_eq!(parquet_hint(&filter), None, "{filter}");
+        }
+    }
+
     fn cidr_contains(block: &str, column: &str) -> Expr {
         let udf = datafusion::logical_expr::ScalarUDF::from(crate::table::CidrContains::new());
         udf.call(vec![lit(block), col(column)])

@@ -43,8 +43,9 @@ pub struct DecodeOptions {
     pub strict: bool,
     /// Compute the SHA-256 of every object read to its end (for `--manifest`), into the report.
     pub checksums: bool,
-    /// Report every header field the scan does not build as unbound (`flowq convert`, which builds
-    /// the columns the first headers named).
+    /// Every field must be loaded (`flowq convert`): every object's first header is read when the
+    /// table is opened, and an object whose format changes mid-way to name a field no first header
+    /// named is refused whole.
     pub complete: bool,
 }
 
