@@ -207,7 +207,7 @@ impl Plan {
                 }
             }
             Command::Convert { out } => {
-                let record_filters = [
+                let not_for_convert = [
                     ("--account", filters.account.is_some()),
                     ("--eni", filters.eni.is_some()),
                     ("--action", filters.action.is_some()),
@@ -220,7 +220,7 @@ impl Plan {
                     ("--limit", g.limit.is_some()),
                     ("--manifest", g.manifest.is_some()),
                 ];
-                if let Some((flag, _)) = record_filters.iter().find(|(_, given)| *given) {
+                if let Some((flag, _)) = not_for_convert.iter().find(|(_, given)| *given) {
                     return usage(format!(
                         "{flag} does not apply to convert: it copies whole objects (choose them with --since, \
                          --until and --region) into --out DIR"

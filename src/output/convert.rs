@@ -232,11 +232,14 @@ impl Folder {
         let path = self.root.join(STATE_FILE);
         let partial = self.root.join(format!("{STATE_FILE}.partial"));
         let mut out = BufWriter::new(File::create(&partial).map_err(io(&partial))?);
-        serde_json::to_writer_pretty(&mut out, &self.state)
+        // Compact: the state of a folder fed by a big bucket every night holds millions of objects.
+        serde_json::to_writer(&mut out, &self.state)
             .map_err(|e| ConvertError::Io { path: partial.display().to_string(), source: e.into() })?;
         out.flush().map_err(io(&partial))?;
         out.get_ref().sync_all().map_err(io(&partial))?;
         fs::rename(&partial, &path).map_err(io(&path))?;
+        // The rename is the commit: on disk before any file is moved into place.
+        File::open(&self.root).and_then(|root| root.sync_all()).map_err(io(&self.root))?;
         self.publish(&run)
     }
 
