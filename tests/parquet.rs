@@ -165,6 +165,26 @@ fn an_object_not_read_whole_is_left_out_and_tried_again() {
     assert_eq!(csv(&["--path", out.path().to_str().unwrap(), "sql", &query]).1, [[records.len().to_string()]]);
 }
 
+/// An object with nothing readable gives no rows at all: it is still left out and tried again.
+#[test]
+fn an_unreadable_object_alone_is_left_out() {
+    let input = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    std::fs::write(input.path().join("broken.log.gz"), [0x1f, 0x8b, 0x08, 0x00, 0xde, 0xad, 0xbe, 0xef]).unwrap();
+    let convert = || {
+        let run = flowq().args(["--path", input.path().to_str().unwrap(), "convert", "--out"]).arg(out.path()).output();
+        let run = run.unwrap();
+        (run.status.code(), String::from_utf8_lossy(&run.stderr).into_owned())
+    };
+    for _ in 0..2 {
+        let (code, stderr) = convert();
+        assert_eq!(code, Some(3), "{stderr}");
+        assert!(stderr.contains("converted 0 objects (0 records)"), "{stderr}");
+        assert!(stderr.contains("1 objects could not be read whole"), "{stderr}");
+    }
+    assert!(parquet_files(out.path()).is_empty());
+}
+
 #[test]
 fn an_interrupted_run_leaves_nothing_visible_and_is_cleaned_up() {
     let out = tempfile::tempdir().unwrap();

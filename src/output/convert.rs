@@ -353,6 +353,10 @@ pub async fn write_partitions(
     if let Some(file) = open.take() {
         written.files.push(file.close()?);
     }
+    if first {
+        // No rows at all: nothing was written, so whatever could not be read is all left out.
+        written.damaged = report.damaged_objects();
+    }
     Ok(written)
 }
 
