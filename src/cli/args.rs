@@ -217,7 +217,8 @@ pub enum Command {
     /// Copies the flow logs into Hive-partitioned Parquet (account_id=…/region=…/date=YYYY-MM-DD/,
     /// zstd, sorted by time) that flowq, DuckDB, Athena, Spark and Trino read; every record keeps
     /// its original source and line. Incremental: a rerun converts only objects not converted
-    /// before (by key and ETag, or size and time), so a nightly cron adds the new ones.
+    /// before (by URL with size and ETag, or for a local file size and modification time), so a
+    /// nightly cron adds the new ones.
     /// --since/--until/--region choose objects by their key; every record of a chosen object is
     /// converted. An object that cannot be read whole is left out and tried again next run.
     Convert {
