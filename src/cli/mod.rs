@@ -156,6 +156,28 @@ fn print_problems(report: &ScanReport) -> ScanTotals {
 
 /// `flowq convert`: the objects not converted before, into the folder `out`.
 async fn convert(plan: &Plan, out: &Path, mut sources: Vec<Source>, pruned: usize) -> anyhow::Result<Outcome> {
+    // The copy may not lie inside what it reads: its files would be read and converted again.
+    let absolute = |p: &Path| match (std::fs::canonicalize(p), p.parent(), p.file_name()) {
+        (Ok(p), ..) => Some(p),
+        (Err(_), Some(parent), Some(name)) => {
+            let parent = if parent.as_os_str().is_empty() { Path::new(".") } else { parent };
+            std::fs::canonicalize(parent).ok().map(|parent| parent.join(name))
+        }
+        _ => None,
+    };
+    if let Some(root) = absolute(out)
+        && let Some(input) = plan
+            .selection
+            .paths
+            .iter()
+            .find(|p| std::fs::canonicalize(p).is_ok_and(|p| root.starts_with(&p) || p.starts_with(&root)))
+    {
+        anyhow::bail!(
+            "--out {} and --path {input} overlap: the copy would be read as flow logs and converted again; \
+             write the copy outside the folders it reads",
+            out.display()
+        );
+    }
     // A dry run only reads the state: it writes nothing, not even the folder.
     let mut folder = if plan.dry_run { None } else { Some(Folder::open(out)?) };
     let state = match &folder {
@@ -164,20 +186,6 @@ async fn convert(plan: &Plan, out: &Path, mut sources: Vec<Source>, pruned: usiz
     };
     let now = chrono::Utc::now();
     let run = format!("{}-{}-{}", now.format("%Y%m%dT%H%M%SZ"), std::process::id(), now.timestamp_subsec_nanos());
-    if let Ok(root) = std::fs::canonicalize(out)
-        && let Some(inside) = sources
-            .iter()
-            .filter(|s| s.store.is_none())
-            .flat_map(|s| &s.listing.objects)
-            .find(|o| Path::new(&format!("/{}", o.location)).starts_with(&root))
-    {
-        anyhow::bail!(
-            "{} is inside --out {}: the copy would be read as flow logs and converted again; write the copy \
-             outside the folders it reads",
-            inside.name,
-            out.display()
-        );
-    }
     let (mut already, mut changed) = (0usize, Vec::new());
     // (object name, id in the state, what it is)
     let mut fresh: Vec<(String, String, Converted)> = Vec::new();
