@@ -13,9 +13,9 @@
 //!
 //! A column the object lacks is null; a column of another type is cast to the `flows` type.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::ops::Range;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -216,7 +216,6 @@ impl TableProvider for ParquetFlows {
             ),
             report: Arc::clone(&self.report),
             rows: self.objects.iter().map(|o| (o.object.location.clone(), o.rows)).collect(),
-            counted: Mutex::default(),
         };
         let mut source = ParquetSource::new(self.table_schema.clone())
             .with_table_parquet_options(options)
@@ -275,8 +274,6 @@ struct CountingReaders {
     report: Arc<ScanReport>,
     /// Rows by object location, from the footers.
     rows: HashMap<String, u64>,
-    /// Objects already counted (an object split across partitions is opened once per part).
-    counted: Mutex<HashSet<String>>,
 }
 
 impl ParquetFileReaderFactory for CountingReaders {
@@ -287,11 +284,9 @@ impl ParquetFileReaderFactory for CountingReaders {
         metadata_size_hint: Option<usize>,
         metrics: &ExecutionPlanMetricsSet,
     ) -> Result<Box<dyn AsyncFileReader + Send>> {
+        // An object split across partitions is opened once per part; the report counts it once.
         let location = file.object_meta.location.to_string();
-        let first = self.counted.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(location.clone());
-        if first {
-            self.report.object_done(self.rows.get(&location).copied().unwrap_or(0), 0);
-        }
+        self.report.object_done(&location, self.rows.get(&location).copied().unwrap_or(0), 0);
         let inner = self.inner.create_reader(partition_index, file, metadata_size_hint, metrics)?;
         Ok(Box::new(CountingReader { inner, report: Arc::clone(&self.report) }))
     }

@@ -40,6 +40,10 @@ pub struct ScanReport {
     /// Objects with a problem of their own (damaged, unreadable, unsupported), however many problems
     /// are listed.
     damaged: Mutex<BTreeSet<String>>,
+    /// Objects read to their end (or their damage) by an earlier pass of the run: a query that reads
+    /// the logs in several passes (detections, the report) counts each object, its records and its
+    /// problems once.
+    done: Mutex<BTreeSet<String>>,
 }
 
 /// A snapshot of a [`ScanReport`]'s counters.
@@ -69,9 +73,12 @@ impl ScanTotals {
 }
 
 impl ScanReport {
-    /// Counts one object that has been read to its end (or its damage). Objects that could not be
-    /// opened at all are counted by their problem only.
-    pub fn object_done(&self, records: u64, passed_over: u64) {
+    /// Counts one object that has been read to its end (or its damage), unless an earlier pass of
+    /// the run counted it. Objects that could not be opened at all are counted by their problem only.
+    pub fn object_done(&self, object: &str, records: u64, passed_over: u64) {
+        if !self.done.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(object.to_string()) {
+            return;
+        }
         self.objects.fetch_add(1, Ordering::Relaxed);
         self.records.fetch_add(records, Ordering::Relaxed);
         self.passed_over.fetch_add(passed_over, Ordering::Relaxed);
@@ -82,8 +89,20 @@ impl ScanReport {
         self.bytes.fetch_add(bytes, Ordering::Relaxed);
     }
 
-    /// Records a problem in `object`.
+    /// Records a problem in `object`, unless an earlier pass of the run read the object and reported
+    /// it then: a line problem of an object already done, or an object's second problem of its own
+    /// (one ends its reading, so a second is the same one found again).
     pub fn problem(&self, object: &str, problem: Problem) {
+        if self.done.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).contains(object)
+            || (problem.scope() == Scope::Object
+                && self.damaged.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).contains(object))
+        {
+            return;
+        }
+        self.record(object, problem);
+    }
+
+    fn record(&self, object: &str, problem: Problem) {
         let counter = match problem.scope() {
             Scope::Line => &self.bad_lines,
             Scope::Field => &self.bad_fields,
@@ -108,7 +127,7 @@ impl ScanReport {
         drop(checksums);
         if let Some(earlier) = earlier.filter(|e| *e != sha256) {
             let reason = format!("its bytes changed while it was being read (SHA-256 {earlier}, then {sha256})");
-            self.problem(object, Problem::object(crate::decode::ProblemKind::Unreadable { reason }));
+            self.record(object, Problem::object(crate::decode::ProblemKind::Unreadable { reason }));
         }
     }
 
@@ -140,5 +159,39 @@ impl ScanReport {
         let mut problems = self.problems.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
         problems.sort_by(|a, b| (&a.object, a.problem.line).cmp(&(&b.object, b.problem.line)));
         problems
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::ProblemKind;
+
+    fn bad_line(line: u64) -> Problem {
+        Problem { line: Some(line), kind: ProblemKind::LineTooLong { limit: 10 } }
+    }
+
+    fn unreadable() -> Problem {
+        Problem::object(ProblemKind::Unreadable { reason: "access denied".into() })
+    }
+
+    #[test]
+    fn a_second_pass_counts_nothing_twice() {
+        let report = ScanReport::default();
+        for _pass in 0..3 {
+            report.problem("a", bad_line(7));
+            report.object_done("a", 10, 2);
+            report.problem("gone", unreadable());
+        }
+        report.object_done("b", 5, 0);
+        let totals = report.totals();
+        assert_eq!((totals.objects, totals.records, totals.passed_over), (2, 15, 2));
+        assert_eq!((totals.bad_lines, totals.bad_objects), (1, 1));
+        assert_eq!(report.problems().len(), 2);
+        // An object whose bytes differ on a later pass is reported, though it was done before.
+        report.checksum("a", "01".into());
+        report.checksum("a", "02".into());
+        assert_eq!(report.totals().bad_objects, 2);
+        assert_eq!(report.damaged_objects().into_iter().collect::<Vec<_>>(), ["a", "gone"]);
     }
 }

@@ -349,7 +349,7 @@ impl ObjectStream {
                         *buffer = self.decoder.take_buffer();
                     }
                     if self.opened {
-                        self.report.object_done(self.decoder.records(), self.decoder.passed_over());
+                        self.report.object_done(&self.object.name, self.decoder.records(), self.decoder.passed_over());
                         // Only a digest of every listed byte names the object.
                         if let Some(sha256) =
                             self.sha256.take().filter(|_| self.decoder.stored_bytes() == self.listed_size)
