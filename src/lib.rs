@@ -2,7 +2,7 @@
 //!
 //! The data path (`DESIGN.md`): [`source`] lists and prunes the objects to read, [`decode`] turns their
 //! bytes into Arrow, [`table`] plugs the decoder into DataFusion as the table `flows`, [`query`] runs
-//! the built-in queries and user SQL, [`output`] writes the answers. [`cli`] is the command line.
+//! the built-in queries and user SQL, [`output`] writes the answers, [`report`] the nightly report. [`cli`] is the command line.
 //! [`ioc`] reads threat lists for sweeps.
 
 #![warn(missing_docs)]
@@ -14,5 +14,6 @@ pub mod ioc;
 pub mod net;
 pub mod output;
 pub mod query;
+pub mod report;
 pub mod source;
 pub mod table;

@@ -2,12 +2,11 @@
 
 use std::process::ExitCode;
 
-use flowq::cli::{self, Outcome};
+use flowq::cli;
 
 fn main() -> ExitCode {
     match cli::run() {
-        Ok(Outcome::Complete) => ExitCode::from(cli::EXIT_OK),
-        Ok(Outcome::Partial) => ExitCode::from(cli::EXIT_PARTIAL),
+        Ok(outcome) => ExitCode::from(outcome.code()),
         Err(err) => {
             eprintln!("flowq: error: {err:#}");
             let usage = err.downcast_ref::<cli::UsageError>().is_some();

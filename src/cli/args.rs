@@ -10,7 +10,7 @@ use crate::query::BuiltinQuery;
 #[derive(Debug, Parser)]
 #[command(name = "flowq", version, about, max_term_width = 100)]
 #[command(after_help = "Exit codes: 0 all read, 1 failed, 2 bad usage, 3 answered but something was skipped \
-(listed on stderr).")]
+(listed on stderr), 4 (report) a detection fired, 5 (report) a detection fired and something was skipped.")]
 pub struct Cli {
     /// What to ask.
     #[command(subcommand)]
@@ -84,8 +84,8 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "CIDR,…", help_heading = "Filters")]
     pub internal: Option<String>,
 
-    /// Output format: table, csv, json, ndjson, parquet (default: table on a terminal, else csv, or
-    /// what the --output file name says).
+    /// Output format: table, csv, json, ndjson, parquet; for report html, json, md (default: table
+    /// on a terminal, else csv, or what the --output file name says).
     #[arg(long, global = true, value_name = "FORMAT", help_heading = "Output")]
     pub format: Option<String>,
     /// Write the answer to FILE instead of standard output.
@@ -226,6 +226,24 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
+    /// The nightly report: what was read, coverage, charts, every detection's findings and the top
+    /// tables, over the window, in one file.
+    ///
+    /// HTML (self-contained: inline CSS and SVG charts, nothing fetched when it is viewed), JSON
+    /// (every number the HTML shows) or Markdown: --format html|json|md, else what the --output
+    /// name says (.html, .json, .md), else Markdown on a terminal and HTML otherwise. Coverage: the
+    /// hours without a single record (from --since, else the first record, to --until, else now
+    /// less 15 minutes for delivery, or the last record), interfaces with gaps or SKIPDATA, objects
+    /// delivered late, NODATA and SKIPDATA counts, and everything that could not be read. Rankings
+    /// keep --limit rows (10); the detections take the thresholds below.
+    ///
+    /// Exit code 4 when a detection fired (5 when, too, something could not be read), so cron can
+    /// alert on it.
+    Report {
+        /// The detections' thresholds.
+        #[command(flatten)]
+        thresholds: Thresholds,
+    },
     /// Any read-only SQL over the table flows, with Athena's column names.
     Sql {
         /// The query, e.g. 'SELECT dstport, COUNT(*) AS n FROM flows GROUP BY dstport'.
@@ -257,6 +275,7 @@ impl Command {
             Command::Sweep { summary: false, .. } => "sweep",
             Command::Sweep { summary: true, .. } => "sweep-summary",
             Command::Detect { .. }
+            | Command::Report { .. }
             | Command::Timeline { .. }
             | Command::Convert { .. }
             | Command::Sql { .. }
@@ -321,28 +340,31 @@ impl Thresholds {
     }
 }
 
-/// The command line's definition, with each threshold flag's help taken from the detections that
-/// have its parameter: what it means, its default, and which detections use it.
+/// The command line's definition, with each threshold flag's help (of `detect` and `report`) taken
+/// from the detections that have its parameter: what it means, its default, and which detections
+/// use it.
 pub fn command() -> clap::Command {
+    Cli::command().mut_subcommand("detect", threshold_help).mut_subcommand("report", threshold_help)
+}
+
+fn threshold_help(subcommand: clap::Command) -> clap::Command {
     let detections = BuiltinQuery::detections();
-    Cli::command().mut_subcommand("detect", |detect| {
-        Thresholds::default().by_param().iter().fold(detect, |detect, (name, _)| {
-            let users: Vec<(&str, crate::query::Param)> = detections
-                .iter()
-                .flat_map(|d| d.params().into_iter().filter(|p| p.name == *name).map(move |p| (d.name, p)))
-                .collect();
-            let Some((_, first)) = users.first() else { return detect };
-            let mut defaults: Vec<(&str, Vec<&str>)> = Vec::new();
-            for (detection, param) in &users {
-                match defaults.iter_mut().find(|(default, _)| *default == param.default) {
-                    Some((_, detections)) => detections.push(detection),
-                    None => defaults.push((param.default, vec![detection])),
-                }
+    Thresholds::default().by_param().iter().fold(subcommand, |subcommand, (name, _)| {
+        let users: Vec<(&str, crate::query::Param)> = detections
+            .iter()
+            .flat_map(|d| d.params().into_iter().filter(|p| p.name == *name).map(move |p| (d.name, p)))
+            .collect();
+        let Some((_, first)) = users.first() else { return subcommand };
+        let mut defaults: Vec<(&str, Vec<&str>)> = Vec::new();
+        for (detection, param) in &users {
+            match defaults.iter_mut().find(|(default, _)| *default == param.default) {
+                Some((_, detections)) => detections.push(detection),
+                None => defaults.push((param.default, vec![detection])),
             }
-            let defaults: Vec<String> = defaults.iter().map(|(v, ds)| format!("{v} ({})", ds.join(", "))).collect();
-            let help = format!("{} Default: {}.", first.about, defaults.join("; "));
-            detect.mut_arg(*name, |arg| arg.help(help))
-        })
+        }
+        let defaults: Vec<String> = defaults.iter().map(|(v, ds)| format!("{v} ({})", ds.join(", "))).collect();
+        let help = format!("{} Default: {}.", first.about, defaults.join("; "));
+        subcommand.mut_arg(*name, |arg| arg.help(help))
     })
 }
 

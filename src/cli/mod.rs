@@ -18,7 +18,8 @@ pub use plan::{Action, Invocation, Plan, UsageError};
 use crate::output;
 use crate::output::convert::{self, Converted, Folder, RunRecord};
 use crate::output::manifest::{Digesting, Manifest, ManifestObject, Output, Records};
-use crate::query::{BuiltinQuery, Engine, Entity, Source};
+use crate::query::{BuiltinQuery, Engine, Entity, QueryArgs, Source};
+use crate::report::{self, Report, ReportFormat};
 use crate::source::{self, ObjectRef};
 use crate::table::{ScanReport, ScanTotals};
 
@@ -29,6 +30,33 @@ pub enum Outcome {
     Complete,
     /// Answered, but some lines or objects could not be read (they were listed on stderr).
     Partial,
+    /// A report in which a detection fired; `partial` when, too, something could not be read.
+    Findings {
+        /// Some lines or objects could not be read.
+        partial: bool,
+    },
+}
+
+impl Outcome {
+    /// The exit code.
+    pub fn code(self) -> u8 {
+        match self {
+            Outcome::Complete => EXIT_OK,
+            Outcome::Partial => EXIT_PARTIAL,
+            Outcome::Findings { partial: false } => EXIT_FINDINGS,
+            Outcome::Findings { partial: true } => EXIT_FINDINGS_PARTIAL,
+        }
+    }
+
+    /// How the manifest names it.
+    fn name(self) -> &'static str {
+        match self {
+            Outcome::Complete => "complete",
+            Outcome::Partial => "partial",
+            Outcome::Findings { partial: false } => "findings",
+            Outcome::Findings { partial: true } => "findings, partial",
+        }
+    }
 }
 
 /// Exit code: answered and everything was read.
@@ -39,6 +67,10 @@ pub const EXIT_FAILED: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 /// Exit code: answered, but something was skipped.
 pub const EXIT_PARTIAL: u8 = 3;
+/// Exit code: a report in which a detection fired (everything was read).
+pub const EXIT_FINDINGS: u8 = 4;
+/// Exit code: a report in which a detection fired, and something was skipped.
+pub const EXIT_FINDINGS_PARTIAL: u8 = 5;
 
 /// Parses the process arguments and runs them.
 pub fn run() -> anyhow::Result<Outcome> {
@@ -76,6 +108,9 @@ pub async fn execute(plan: Plan) -> anyhow::Result<Outcome> {
     if plan.dry_run {
         return dry_run(&plan, &sources, pruned).await;
     }
+    if let Action::Report(format, args) = &plan.action {
+        return report(&plan, (*format, args), sources, pruned, started).await;
+    }
     let sources_size = (
         sources.iter().map(|s| s.listing.objects.len() as u64).sum::<u64>(),
         sources.iter().flat_map(|s| &s.listing.objects).map(|o| o.size).sum::<u64>(),
@@ -97,7 +132,9 @@ pub async fn execute(plan: Plan) -> anyhow::Result<Outcome> {
             Action::Timeline(entity, every, limit) => {
                 engine.timeline(entity, *every, *limit).await?.execute_stream().await
             }
-            Action::Convert(_) => Err(datafusion::error::DataFusionError::Internal("convert runs apart".into())),
+            Action::Convert(_) | Action::Report(..) => {
+                Err(datafusion::error::DataFusionError::Internal("convert and report run apart".into()))
+            }
         }
     }
     .await;
@@ -289,6 +326,98 @@ async fn convert(plan: &Plan, out: &Path, mut sources: Vec<Source>, pruned: usiz
     Ok(if skipped { Outcome::Partial } else { Outcome::Complete })
 }
 
+/// `flowq report`: every section, ranking and detection over the objects, in one document.
+async fn report(
+    plan: &Plan,
+    (format, args): (ReportFormat, &QueryArgs),
+    sources: Vec<Source>,
+    pruned: usize,
+    started: String,
+) -> anyhow::Result<Outcome> {
+    let listed: Vec<ObjectRef> = sources.iter().flat_map(|s| s.listing.objects.iter().cloned()).collect();
+    let stored: u64 = listed.iter().map(|o| o.size).sum();
+    let engine = Engine::open(sources, plan.options.clone(), &plan.filters, Some(plan.memory_limit)).await?;
+    if let Some(blocks) = &plan.internal {
+        engine.set_internal(blocks.clone());
+    }
+    // The bar counts every pass over the logs: one per section, ranking and detection.
+    let passes = BuiltinQuery::named("report").map_or(0, |q| q.sections().len())
+        + crate::query::REPORT_RANKINGS.len()
+        + BuiltinQuery::detections().len();
+    let progress = Progress::start(plan, &(listed.len() as u64, stored * passes as u64), Arc::clone(engine.report()));
+    let parts = engine.report_parts(report::LATE_AFTER, args).await;
+    progress.finish();
+    let scan = engine.report();
+    let totals = print_problems(scan);
+    let parts = parts.map_err(|e| memory_hint(e.into(), plan.memory_limit))?;
+    let (_, thresholds) = plan::detections_sql(&BuiltinQuery::detections(), args, false);
+    let context = report::Context {
+        since: plan.filters.window.since,
+        until: plan.filters.window.until,
+        now: chrono::Utc::now().timestamp(),
+        objects_listed: listed.len() as u64,
+        stored_bytes: stored,
+        objects_skipped_by_key: pruned as u64,
+        totals,
+        problems: scan.problems().iter().map(ToString::to_string).collect(),
+        command: std::env::args().collect(),
+        thresholds,
+    };
+    let document = Report::build(&parts, context).context("putting the report together")?;
+    let text = document.render(format).context("writing the report")?;
+    let findings = document.detections.findings.rows.len() as u64;
+    let written = match &plan.output {
+        Some(path) => {
+            write_file(path, async |out| {
+                out.write_all(text.as_bytes())?;
+                Ok(findings)
+            })
+            .await?
+        }
+        None => {
+            let mut out = Digesting::new(BufWriter::new(std::io::stdout()));
+            let done = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+            let pipe_closed = match done {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => true,
+                Err(e) => return Err(anyhow::Error::from(e).context("writing the report")),
+                Ok(()) => false,
+            };
+            let (bytes, sha256) = out.finish();
+            Written { rows: findings, bytes, sha256, pipe_closed }
+        }
+    };
+    if !plan.quiet {
+        eprintln!("{}", summary(&totals, pruned));
+        let fired: Vec<String> = document
+            .detections
+            .summary
+            .iter()
+            .filter(|d| d.findings > 0)
+            .map(|d| format!("{} {}", d.detection, d.findings))
+            .collect();
+        let place = plan.output.as_ref().map_or_else(|| "standard output".to_string(), |p| p.display().to_string());
+        eprintln!(
+            "flowq: report ({format}) written to {place}: {}",
+            if fired.is_empty() {
+                "no detection fired".to_string()
+            } else {
+                format!("{findings} findings ({})", fired.join(", "))
+            }
+        );
+    }
+    let partial = totals.skipped_anything();
+    let outcome = match (document.fired(), partial) {
+        (true, partial) => Outcome::Findings { partial },
+        (false, true) => Outcome::Partial,
+        (false, false) => Outcome::Complete,
+    };
+    if let Some(path) = &plan.manifest {
+        let run = Run { started, objects: &listed, pruned, report: scan };
+        write_manifest(plan, path, run, &written, outcome)?;
+    }
+    Ok(outcome)
+}
+
 /// A query that ran out of memory says which flag gives it more.
 fn memory_hint(err: anyhow::Error, limit: usize) -> anyhow::Error {
     let query = match (err.downcast_ref::<output::OutputError>(), err.downcast_ref::<convert::ConvertError>()) {
@@ -405,7 +534,7 @@ async fn dry_run(plan: &Plan, sources: &[Source], pruned: usize) -> anyhow::Resu
         eprintln!(
             "flowq: dry run: would read {} objects ({}), {span}; skipped by their key: {pruned} objects, {pruned_prefixes} prefixes{}",
             objects.len(),
-            human_bytes(bytes),
+            report::human_bytes(bytes),
             if unreadable > 0 { format!("; {unreadable} entries cannot be read") } else { String::new() }
         );
     }
@@ -425,7 +554,7 @@ async fn emit(
     bar: &indicatif::ProgressBar,
 ) -> anyhow::Result<Written> {
     match &plan.output {
-        Some(path) => write_file(stream, plan.format, path).await,
+        Some(path) => write_file(path, async |out| Ok(output::write(stream, plan.format, out).await?)).await,
         None => {
             let mut out = Digesting::new(ClearsBar { bar: bar.clone(), out: BufWriter::new(std::io::stdout()) });
             match output::write(stream, plan.format, &mut out).await {
@@ -454,19 +583,19 @@ struct Written {
     pipe_closed: bool,
 }
 
-/// Writes to `path` through a temporary file beside it, renamed into place only when the whole
-/// answer was written: a failed run never leaves a half-written file that looks complete.
+/// Writes to `path` through a temporary file beside it, renamed into place only when `write` wrote
+/// the whole answer (and said how many rows): a failed run never leaves a half-written file that
+/// looks complete.
 async fn write_file(
-    stream: datafusion::execution::SendableRecordBatchStream,
-    format: output::Format,
     path: &Path,
+    write: impl AsyncFnOnce(&mut Digesting<BufWriter<File>>) -> anyhow::Result<u64>,
 ) -> anyhow::Result<Written> {
     let partial = partial_path(path);
     let file = File::create(&partial).with_context(|| format!("creating {}", partial.display()))?;
     let mut out = Digesting::new(BufWriter::new(file));
-    let written = match output::write(stream, format, &mut out).await {
+    let written = match write(&mut out).await {
         Ok(rows) => out.flush().map(|()| rows).map_err(anyhow::Error::from),
-        Err(e) => Err(e.into()),
+        Err(e) => Err(e),
     };
     match written {
         Ok(rows) => {
@@ -536,17 +665,16 @@ fn write_manifest(plan: &Plan, path: &Path, run: Run<'_>, written: &Written, out
         problems: report.problems().iter().map(ToString::to_string).collect(),
         output: Output {
             path: plan.output.as_ref().map(|p| p.display().to_string()),
-            format: plan.format.to_string(),
+            format: match &plan.action {
+                Action::Report(format, _) => format.to_string(),
+                _ => plan.format.to_string(),
+            },
             rows: (!written.pipe_closed).then_some(written.rows),
             bytes: written.bytes,
             sha256: written.sha256.clone(),
             pipe_closed: written.pipe_closed,
         },
-        outcome: match outcome {
-            Outcome::Complete => "complete",
-            Outcome::Partial => "partial",
-        }
-        .to_string(),
+        outcome: outcome.name().to_string(),
     };
     let partial = partial_path(path);
     let file = File::create(&partial).with_context(|| format!("creating {}", partial.display()))?;
@@ -558,8 +686,12 @@ fn write_manifest(plan: &Plan, path: &Path, run: Run<'_>, written: &Written, out
 
 /// The one-line summary: what was read and what was skipped.
 pub fn summary(totals: &ScanTotals, pruned: usize) -> String {
-    let mut line =
-        format!("flowq: read {} objects ({}), {} records", totals.objects, human_bytes(totals.bytes), totals.records);
+    let mut line = format!(
+        "flowq: read {} objects ({}), {} records",
+        totals.objects,
+        report::human_bytes(totals.bytes),
+        totals.records
+    );
     if totals.passed_over > 0 {
         line.push_str(&format!(
             " (and {} lines passed over: the pre-filter showed they cannot match)",
@@ -578,17 +710,6 @@ pub fn summary(totals: &ScanTotals, pruned: usize) -> String {
         line.push_str("; nothing skipped");
     }
     line
-}
-
-fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
 }
 
 /// `flowq queries`: one paragraph per built-in query.

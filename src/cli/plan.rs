@@ -12,6 +12,7 @@ use crate::ioc::{IndicatorList, ListProblem};
 use crate::net::Cidr;
 use crate::output::Format;
 use crate::query::{BuiltinQuery, Entity, Filters, QueryArgs, QueryKind};
+use crate::report::ReportFormat;
 use crate::source::{BucketUrl, S3Options, Selection, TimeWindow};
 use crate::table::DecodeOptions;
 
@@ -44,6 +45,8 @@ pub enum Action {
     Timeline(Entity, i64, Option<usize>),
     /// Convert the new objects into Hive-partitioned Parquet under this folder.
     Convert(PathBuf),
+    /// The nightly report, in this format; thresholds and row cap in the arguments.
+    Report(ReportFormat, QueryArgs),
 }
 
 /// What the command line asks for.
@@ -109,26 +112,29 @@ impl Action {
                 (vec![query.sql.to_string()], params)
             }
             Action::Sql(sql, _) => (vec![sql.clone()], Vec::new()),
-            Action::Detect { detections, args, flows } => {
-                let mut queries = Vec::new();
-                let mut params = Vec::new();
-                for detection in detections {
-                    if let Some((evidence, findings)) = detection.detection_sql() {
-                        queries.push(if *flows { evidence } else { findings });
-                    }
-                    for param in detection.params() {
-                        let value = match args.params.get(param.name) {
-                            Some(value) => value.to_string(),
-                            None => param.default.to_string(),
-                        };
-                        params.push(format!("{}: ${} = {value}", detection.name, param.name));
-                    }
-                }
-                (queries, params)
-            }
+            Action::Detect { detections, args, flows } => detections_sql(detections, args, *flows),
             Action::Timeline(entity, every, _) => {
                 let sql = BuiltinQuery::named("timeline").map(|q| q.sql.to_string()).unwrap_or_default();
                 (vec![sql], vec![format!("entity = {entity}"), format!("$every = {every}")])
+            }
+            Action::Report(_, args) => {
+                let mut queries: Vec<String> = Vec::new();
+                let mut params = vec![format!("$late = {}", crate::report::LATE_AFTER)];
+                if let Some(report) = BuiltinQuery::named("report") {
+                    queries.extend(report.sections().iter().map(|(_, sql)| sql.to_string()));
+                }
+                for name in crate::query::REPORT_RANKINGS {
+                    queries.extend(BuiltinQuery::named(name).map(|q| q.sql.to_string()));
+                }
+                params.push(format!(
+                    "rankings and rejected-sources: the first {} rows",
+                    args.limit.unwrap_or(crate::query::REPORT_ROWS)
+                ));
+                params.push(format!("$ports = {:?}", crate::query::DEFAULT_ADMIN_PORTS));
+                let (detections, thresholds) = detections_sql(&BuiltinQuery::detections(), args, false);
+                queries.extend(detections);
+                params.extend(thresholds);
+                (queries, params)
             }
             Action::Convert(_) => {
                 let columns = "<the columns the objects' formats name>";
@@ -136,6 +142,26 @@ impl Action {
             }
         }
     }
+}
+
+/// The SQL of `detections` (the flows behind their findings with `flows`, else the findings), and
+/// the value of each parameter (`detection: $name = value`).
+pub fn detections_sql(detections: &[BuiltinQuery], args: &QueryArgs, flows: bool) -> (Vec<String>, Vec<String>) {
+    let mut queries = Vec::new();
+    let mut params = Vec::new();
+    for detection in detections {
+        if let Some((evidence, findings)) = detection.detection_sql() {
+            queries.push(if flows { evidence } else { findings });
+        }
+        for param in detection.params() {
+            let value = match args.params.get(param.name) {
+                Some(value) => value.to_string(),
+                None => param.default.to_string(),
+            };
+            params.push(format!("{}: ${} = {value}", detection.name, param.name));
+        }
+    }
+    (queries, params)
 }
 
 impl Plan {
@@ -183,7 +209,9 @@ impl Plan {
             checksums: g.manifest.is_some(),
             complete: false,
         };
-        let format = choose_format(g.format.as_deref(), g.output.as_ref())?;
+        let report = matches!(cli.command, Command::Report { .. });
+        // A report has formats of its own (chosen below); its manifest names that one.
+        let format = if report { Format::Json } else { choose_format(g.format.as_deref(), g.output.as_ref())? };
         let columns = g.columns.as_deref().map(parse_columns).transpose()?;
         let (mut list_notes, mut list_problems) = (Vec::new(), Vec::new());
         let action = match cli.command {
@@ -205,6 +233,15 @@ impl Plan {
                     args: QueryArgs { limit: g.limit, columns, params, ..QueryArgs::default() },
                     flows,
                 }
+            }
+            Command::Report { thresholds } => {
+                if columns.is_some() {
+                    return usage("--columns applies to listings; a report has fixed tables");
+                }
+                let detections = BuiltinQuery::detections();
+                let params = detection_params(&detections, &thresholds)?;
+                let format = choose_report_format(g.format.as_deref(), g.output.as_ref())?;
+                Action::Report(format, QueryArgs { limit: g.limit, params, ..QueryArgs::default() })
             }
             Command::Convert { out } => {
                 let not_for_convert = [
@@ -567,6 +604,24 @@ fn parse_columns(value: &str) -> Result<Vec<String>, UsageError> {
         ));
     }
     Ok(columns)
+}
+
+/// A report's format: `--format`, else the `--output` name's extension, else Markdown on a terminal
+/// and HTML otherwise.
+fn choose_report_format(format: Option<&str>, output: Option<&PathBuf>) -> Result<ReportFormat, UsageError> {
+    if let Some(format) = format {
+        return format.parse().map_err(|e: String| UsageError(format!("--format: {e}")));
+    }
+    if let Some(output) = output {
+        let extension = output.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+        return extension.parse().map_err(|_| {
+            UsageError(format!(
+                "--output {}: name the report .html, .json or .md, or say which with --format html|json|md",
+                output.display()
+            ))
+        });
+    }
+    Ok(if std::io::stdout().is_terminal() { ReportFormat::Markdown } else { ReportFormat::Html })
 }
 
 fn choose_format(format: Option<&str>, output: Option<&PathBuf>) -> Result<Format, UsageError> {

@@ -23,6 +23,8 @@ pub enum QueryKind {
     Detection,
     /// An entity's traffic per time bucket (`flowq timeline`).
     Timeline,
+    /// The nightly report's own statements (`flowq report`), one per section.
+    Report,
 }
 
 /// A parameter of a detection: `$name`, its default and what it means.
@@ -63,6 +65,9 @@ impl Param {
 /// The line that ends a detection's flows and starts its findings.
 const FINDINGS_MARK: &str = "-- findings:";
 
+/// The line that starts a section of the report's statements, followed by the section's name.
+const SECTION_MARK: &str = "\n-- section: ";
+
 /// A built-in query.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BuiltinQuery {
@@ -99,6 +104,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("unusual-port", include_str!("../../queries/unusual-port.sql")),
     ("crypto-mining", include_str!("../../queries/crypto-mining.sql")),
     ("timeline", include_str!("../../queries/timeline.sql")),
+    ("report", include_str!("../../queries/report.sql")),
 ];
 
 impl BuiltinQuery {
@@ -128,6 +134,7 @@ impl BuiltinQuery {
             Some("hits") => QueryKind::Hits,
             Some("detection") => QueryKind::Detection,
             Some("timeline") => QueryKind::Timeline,
+            Some("report") => QueryKind::Report,
             _ => QueryKind::Ranking,
         }
     }
@@ -159,6 +166,16 @@ impl BuiltinQuery {
         Some((evidence.to_string(), format!("WITH evidence AS ({evidence})\n{}", findings.trim())))
     }
 
+    /// The report's statements, by section name, in order; empty for other queries.
+    pub fn sections(&self) -> Vec<(&'static str, &'static str)> {
+        self.sql
+            .split(SECTION_MARK)
+            .skip(1)
+            .filter_map(|section| section.split_once('\n'))
+            .map(|(name, sql)| (name.trim(), sql.trim()))
+            .collect()
+    }
+
     /// The number of rows returned unless `--limit` says otherwise; `None` for all.
     pub fn default_size(&self) -> Option<usize> {
         self.header("size").and_then(|s| s.parse().ok())
@@ -174,7 +191,11 @@ mod tests {
         for query in BuiltinQuery::all() {
             assert_eq!(query.header("name"), Some(query.name), "{}", query.name);
             let kind = query.header("kind");
-            assert!(matches!(kind, Some("ranking" | "listing" | "hits" | "detection" | "timeline")), "{}", query.name);
+            assert!(
+                matches!(kind, Some("ranking" | "listing" | "hits" | "detection" | "timeline" | "report")),
+                "{}",
+                query.name
+            );
             for key in ["answers", "athena", "size", "notes"] {
                 assert!(query.header(key).is_some_and(|v| !v.is_empty()), "{} lacks {key}", query.name);
             }
@@ -223,5 +244,10 @@ mod tests {
         assert_eq!(kind("ip"), Some(QueryKind::Listing));
         assert_eq!(kind("traffic-by-type"), Some(QueryKind::Ranking));
         assert_eq!(kind("top-pairs"), Some(QueryKind::Ranking));
+        let report = BuiltinQuery::named("report").map(|q| q.sections()).unwrap_or_default();
+        let names: Vec<&str> = report.iter().map(|(name, _)| *name).collect();
+        assert_eq!(names, ["accounts", "hours", "interfaces", "late", "rejected-sources"]);
+        assert!(report.iter().all(|(_, sql)| sql.starts_with("-- ") && sql.contains("SELECT")));
+        assert!(BuiltinQuery::named("top-talkers").is_some_and(|q| q.sections().is_empty()));
     }
 }

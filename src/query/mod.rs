@@ -34,8 +34,8 @@ use crate::ioc::Indicator;
 use crate::net::Cidr;
 use crate::source::{Listing, TimeWindow};
 use crate::table::{
-    CidrContains, DecodeOptions, FlowsTable, IocHits, IsInternal, ParquetFlows, ParquetKind, ParquetObject, ScanReport,
-    Spread, first_headers, is_parquet, read_footers,
+    CidrContains, DecodeOptions, FlowsTable, IocHits, IsInternal, ObjectTime, ParquetFlows, ParquetKind, ParquetObject,
+    ScanReport, Spread, first_headers, is_parquet, read_footers,
 };
 
 /// Memory a sort sets aside for merging what it spilled, for a memory limit: an eighth of it, at least
@@ -104,6 +104,24 @@ pub const FINDING_COLUMNS: &[(&str, DataType)] = &[
     ("packets", DataType::Int64),
     ("evidence", DataType::Utf8),
 ];
+
+/// One answer of [`Engine::report_parts`]: the section of `queries/report.sql`, the ranking or `findings`
+/// it answers, with its schema (an answer may have no rows).
+#[derive(Debug, Clone)]
+pub struct ReportPart {
+    /// The section's, ranking's name, or `findings`.
+    pub name: &'static str,
+    /// Its columns.
+    pub schema: datafusion::arrow::datatypes::SchemaRef,
+    /// Its rows.
+    pub batches: Vec<RecordBatch>,
+}
+
+/// The rankings of the report, each a built-in query.
+pub const REPORT_RANKINGS: &[&str] = &["top-talkers", "top-pairs", "admin-ports", "traffic-by-type"];
+
+/// Rows of a ranking in the report unless `--limit` says otherwise.
+pub const REPORT_ROWS: usize = 10;
 
 /// What `flowq timeline` follows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -206,6 +224,7 @@ impl Engine {
         ctx.register_udf(ScalarUDF::from(CidrContains::new()));
         ctx.register_udf(ScalarUDF::from(IsInternal::default()));
         ctx.register_udf(ScalarUDF::from(Spread::new()));
+        ctx.register_udf(ScalarUDF::from(ObjectTime::default()));
         let report = Arc::new(ScanReport::default());
         // Text and Parquet objects of each store, and the unknown fields of all: one schema for all.
         let mut parts = Vec::with_capacity(sources.len());
@@ -422,6 +441,41 @@ impl Engine {
         .await
     }
 
+    /// The nightly report's answers, one query after another (each reads the logs): the sections of
+    /// `queries/report.sql`, the rankings [`REPORT_RANKINGS`] and the findings of every detection.
+    /// `late` is `$late`. Rankings and `rejected-sources` keep `args.limit` rows
+    /// ([`REPORT_ROWS`] by default); detections take `args.params`.
+    pub async fn report_parts(&self, late: i64, args: &QueryArgs) -> Result<Vec<ReportPart>> {
+        let query =
+            BuiltinQuery::named("report").ok_or_else(|| DataFusionError::Plan("the report query is missing".into()))?;
+        let rows = args.limit.unwrap_or(REPORT_ROWS);
+        let mut parts = Vec::new();
+        for (name, sql) in query.sections() {
+            let mut frame = self.ctx.sql(sql).await?;
+            if sql.contains("$late") {
+                frame = frame
+                    .with_param_values(ParamValues::from(vec![("late".to_string(), ScalarValue::Int64(Some(late)))]))?;
+            }
+            if name == "rejected-sources" {
+                frame = frame.limit(0, Some(rows))?;
+            }
+            parts.push(collect(name, frame).await?);
+        }
+        for name in REPORT_RANKINGS {
+            let ranking =
+                BuiltinQuery::named(name).ok_or_else(|| DataFusionError::Plan(format!("no built-in query {name}")))?;
+            let frame = self.builtin(&ranking, &QueryArgs { limit: Some(rows), ..QueryArgs::default() }).await?;
+            parts.push(collect(name, frame).await?);
+        }
+        let detections = BuiltinQuery::detections();
+        let stream =
+            self.detect(&detections, &QueryArgs { params: args.params.clone(), ..QueryArgs::default() }, false).await?;
+        let schema = stream.schema();
+        let batches: Vec<RecordBatch> = stream.try_collect().await?;
+        parts.push(ReportPart { name: "findings", schema, batches });
+        Ok(parts)
+    }
+
     /// `entity`'s traffic per bucket of `every` seconds (`queries/timeline.sql`).
     pub async fn timeline(&self, entity: &Entity, every: i64, limit: Option<usize>) -> Result<DataFrame> {
         let query = BuiltinQuery::named("timeline")
@@ -456,6 +510,13 @@ impl Engine {
             None => Ok(frame),
         }
     }
+}
+
+/// A frame's rows, as a part of the report.
+async fn collect(name: &'static str, frame: DataFrame) -> Result<ReportPart> {
+    let schema = Arc::new(frame.schema().as_arrow().clone());
+    let batches = frame.collect().await?;
+    Ok(ReportPart { name, schema, batches })
 }
 
 /// A listing's columns: `columns`, or the 14 default-format columns then `source, line`. A name

@@ -146,6 +146,12 @@ pub fn prefix_may_hold(prefix: &str, selection: &super::Selection) -> bool {
     })
 }
 
+/// The time in an AWS flow-log file's name (`…_20240301T1620Z_…`, epoch seconds): its records end
+/// in the 5 minutes after it. `None` when the key's last segment is not such a name.
+pub fn file_time(key: &str) -> Option<i64> {
+    FileName::parse(key.rsplit('/').next().unwrap_or(key)).minute
+}
+
 /// The parts of an AWS flow-log file name.
 #[derive(Debug, Default)]
 struct FileName {

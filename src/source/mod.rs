@@ -11,7 +11,7 @@ mod s3;
 
 use serde::{Deserialize, Serialize};
 
-pub use layout::{KeyInfo, TimeWindow, prefix_may_hold};
+pub use layout::{KeyInfo, TimeWindow, file_time, prefix_may_hold};
 pub use local::list_local;
 pub use s3::{Bucket, BucketUrl, CachedCredentials, S3Options, connect, list_bucket, read_error_hint};
 

@@ -8,6 +8,7 @@
 
 mod cidr;
 mod ioc;
+mod object_time;
 mod parquet;
 mod prefilter;
 mod report;
@@ -34,6 +35,7 @@ use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
 
 pub use cidr::{CidrContains, IsInternal};
 pub use ioc::IocHits;
+pub use object_time::ObjectTime;
 pub use parquet::{ParquetFlows, ParquetKind, ParquetObject, is_parquet, read_footers};
 pub use report::{MAX_LISTED_PROBLEMS, ObjectProblem, ScanReport, ScanTotals};
 pub use scan::{DecodeOptions, StrictError};

@@ -1,0 +1,185 @@
+//! The report as Markdown: the HTML's numbers and tables, traffic over time as a table instead of
+//! charts.
+
+use std::fmt::Write;
+
+use serde_json::Value;
+
+use super::{Report, SHOWN_ROWS, Table, cell, grouped, heading_time, human_bytes};
+
+/// The report as Markdown.
+pub fn render(report: &Report) -> String {
+    let mut md = String::with_capacity(32 * 1024);
+    let s = &report.scanned;
+    let c = &report.coverage;
+    let w = &report.window;
+    let findings = report.detections.findings.rows.len();
+    let _ = writeln!(md, "# VPC Flow Logs report\n");
+    let _ = writeln!(
+        md,
+        "{} to {} · generated {} by {} · times are UTC\n",
+        w.hours_from.as_deref().unwrap_or("-"),
+        w.hours_to.as_deref().unwrap_or("-"),
+        report.generated,
+        report.flowq
+    );
+    let skipped = c.skipped_lines + c.skipped_fields + c.skipped_objects;
+    let summary = [
+        ("findings", grouped(findings as u64)),
+        ("records", grouped(s.records.max(0) as u64)),
+        (
+            "accepted / rejected flows",
+            format!("{} / {}", grouped(s.accepted.max(0) as u64), grouped(s.rejected.max(0) as u64)),
+        ),
+        ("bytes in flows", human_bytes(s.bytes.max(0) as u64)),
+        ("objects read / listed", format!("{} / {}", grouped(s.objects_read), grouped(s.objects_listed))),
+        ("interfaces", grouped(s.interfaces.max(0) as u64)),
+        ("accounts", s.accounts.join(", ")),
+        ("regions", s.regions.join(", ")),
+        ("hours without logs", format!("{} of {}", c.hours - c.hours_with_logs, c.hours)),
+        (
+            "NODATA / SKIPDATA records",
+            format!("{} / {}", grouped(s.nodata.max(0) as u64), grouped(s.skipdata.max(0) as u64)),
+        ),
+        ("lines, fields, objects skipped", grouped(skipped)),
+    ];
+    md.push_str("| | |\n|---|---|\n");
+    for (label, value) in summary {
+        let _ = writeln!(md, "| {label} | {} |", pipe(&value));
+    }
+
+    md.push_str("\n## Detections\n\n");
+    let per_detection = Table {
+        columns: ["detection", "findings", "highest_severity"].map(String::from).to_vec(),
+        rows: report
+            .detections
+            .summary
+            .iter()
+            .map(|d| vec![d.detection.clone().into(), d.findings.into(), d.highest_severity.clone().into()])
+            .collect(),
+    };
+    table(&mut md, &per_detection);
+    if findings == 0 {
+        md.push_str("No detection fired.\n");
+    } else {
+        md.push_str("### Findings\n\n");
+        table(&mut md, &report.detections.findings);
+    }
+    if !report.detections.thresholds.is_empty() {
+        let _ = writeln!(md, "Thresholds: {}.", report.detections.thresholds.join("; "));
+    }
+
+    let t = &report.traffic;
+    let per = match t.bucket_seconds {
+        3600 => "hour",
+        86_400 => "day",
+        _ => "week",
+    };
+    let _ = writeln!(md, "\n## Traffic per {per}\n");
+    let traffic = Table {
+        columns: [per, "records", "accepted", "rejected", "accepted_bytes", "rejected_bytes"]
+            .map(String::from)
+            .to_vec(),
+        rows: t
+            .buckets
+            .iter()
+            .map(|b| {
+                vec![
+                    heading_time(b.start, t.bucket_seconds).into(),
+                    b.records.into(),
+                    b.accepted.into(),
+                    b.rejected.into(),
+                    b.accepted_bytes.into(),
+                    b.rejected_bytes.into(),
+                ]
+            })
+            .collect(),
+    };
+    table(&mut md, &traffic);
+
+    md.push_str("\n## Rankings\n");
+    for r in &report.rankings {
+        let _ = writeln!(md, "\n### {}\n\n{}\n", r.title, r.about);
+        table(&mut md, &r.table);
+    }
+
+    md.push_str("\n## Coverage\n\n");
+    let _ = writeln!(md, "{} of {} hours have records.\n", c.hours_with_logs, c.hours);
+    md.push_str("### Hours without logs\n\n");
+    if c.gaps.is_empty() {
+        md.push_str("None: every hour has records.\n");
+    } else {
+        let gaps = Table {
+            columns: ["from", "to", "hours"].map(String::from).to_vec(),
+            rows: c.gaps.iter().map(|g| vec![g.from.clone().into(), g.to.clone().into(), g.hours.into()]).collect(),
+        };
+        table(&mut md, &gaps);
+    }
+    md.push_str("\n### Interfaces with gaps\n\n");
+    table(&mut md, &c.interfaces);
+    let _ = writeln!(
+        md,
+        "\n### Late objects\n\nObjects whose earliest record ended more than {} minutes before the time in their name.\n",
+        c.late_after / 60
+    );
+    table(&mut md, &c.late_objects);
+    md.push_str("\n### Not read\n\n");
+    if c.problems.is_empty() && skipped == 0 {
+        md.push_str("Nothing: every line of every object was read.\n");
+    } else {
+        let _ = writeln!(
+            md,
+            "**Skipped {} lines, {} header fields and {} objects** that could not be read:\n",
+            grouped(c.skipped_lines),
+            grouped(c.skipped_fields),
+            grouped(c.skipped_objects)
+        );
+        for problem in c.problems.iter().take(SHOWN_ROWS) {
+            let _ = writeln!(md, "- `{}`", problem.replace('`', "'"));
+        }
+        if c.problems.len() > SHOWN_ROWS {
+            let _ = writeln!(md, "\n… and {} more, in the JSON report.", c.problems.len() - SHOWN_ROWS);
+        }
+    }
+
+    md.push_str("\n## Accounts and regions\n\n");
+    table(&mut md, &report.accounts);
+    let _ = writeln!(
+        md,
+        "\n{} listed objects ({}), {} skipped by their key. Command: `{}`",
+        grouped(s.objects_listed),
+        human_bytes(s.stored_bytes),
+        grouped(s.objects_skipped_by_key),
+        report.command.join(" ").replace('`', "'")
+    );
+    md
+}
+
+/// A pipe table of the first [`SHOWN_ROWS`] rows, or "None.".
+fn table(md: &mut String, table: &Table) {
+    if table.rows.is_empty() {
+        md.push_str("None.\n");
+        return;
+    }
+    let _ = writeln!(md, "| {} |", table.columns.join(" | "));
+    let align: Vec<&str> = table
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, _)| if table.rows.iter().any(|r| matches!(r.get(i), Some(Value::Number(_)))) { "--:" } else { "---" })
+        .collect();
+    let _ = writeln!(md, "|{}|", align.join("|"));
+    for row in table.rows.iter().take(SHOWN_ROWS) {
+        let cells: Vec<String> = table.columns.iter().zip(row).map(|(c, v)| pipe(&cell(c, v, false))).collect();
+        let _ = writeln!(md, "| {} |", cells.join(" | "));
+    }
+    if table.rows.len() > SHOWN_ROWS {
+        let _ = writeln!(md, "\n… and {} more rows, in the JSON report.", table.rows.len() - SHOWN_ROWS);
+    }
+    md.push('\n');
+}
+
+/// Text safe inside a pipe-table cell.
+fn pipe(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
