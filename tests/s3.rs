@@ -325,3 +325,28 @@ fn a_parquet_copy_in_s3_answers_like_the_logs() {
         assert_eq!(out, local(args), "{args:?}");
     }
 }
+
+#[test]
+fn the_report_over_s3_equals_the_local_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let (remote, local) = (dir.path().join("s3.json"), dir.path().join("local.json"));
+    let mut cmd = flowq();
+    env(&mut cmd);
+    let out = cmd
+        .args(["report", "--bucket", BUCKET_URL, "--endpoint-url", &endpoint(), "--output"])
+        .arg(&remote)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4), "a detection fired: {}", String::from_utf8_lossy(&out.stderr));
+    let out = flowq().args(["report", "--path", "fixtures/AWSLogs", "--output"]).arg(&local).output().unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", String::from_utf8_lossy(&out.stderr));
+    let read = |path: &std::path::Path| -> serde_json::Value {
+        let text = std::fs::read_to_string(path).unwrap();
+        serde_json::from_str(&text.replace("s3://corp-flowlogs/", "fixtures/")).unwrap()
+    };
+    let (remote, local) = (read(&remote), read(&local));
+    assert_eq!(remote["scanned"]["objects_read"], 36);
+    for part in ["scanned", "detections", "coverage", "traffic", "rankings", "accounts"] {
+        assert_eq!(remote[part], local[part], "{part} differs");
+    }
+}

@@ -19,7 +19,7 @@ use crate::output;
 use crate::output::convert::{self, Converted, Folder, RunRecord};
 use crate::output::manifest::{Digesting, Manifest, ManifestObject, Output, Records};
 use crate::query::{BuiltinQuery, Engine, Entity, QueryArgs, Source};
-use crate::report::{self, Report, ReportFormat};
+use crate::report::{self, Report, ReportFormat, utc};
 use crate::source::{self, ObjectRef};
 use crate::table::{ScanReport, ScanTotals};
 
@@ -539,11 +539,6 @@ async fn dry_run(plan: &Plan, sources: &[Source], pruned: usize) -> anyhow::Resu
         );
     }
     Ok(Outcome::Complete)
-}
-
-fn utc(seconds: i64) -> String {
-    chrono::DateTime::from_timestamp(seconds, 0)
-        .map_or_else(|| seconds.to_string(), |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
 }
 
 /// Writes an answer where the plan says; on standard output, the progress bar is cleared before the

@@ -47,56 +47,32 @@ pub fn render(report: &Report) -> String {
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>flowq report {}</title><style>{STYLE}</style></head><body>\n",
-        escape(&window_text(report))
+        escape(&report.window_text())
     );
     let _ = writeln!(
         html,
         "<h1>VPC Flow Logs report</h1><p class=\"sub\">{} &middot; generated {} by {} &middot; times are UTC</p>",
-        escape(&window_text(report)),
+        escape(&report.window_text()),
         escape(&report.generated),
         escape(&report.flowq)
     );
     // The numbers a reader looks for first.
     html.push_str("<div class=\"cards\" id=\"summary\">");
-    let card = |html: &mut String, class: &str, value: String, label: &str| {
+    for (i, (label, value, alert)) in report.headline().into_iter().enumerate() {
+        // The first is the findings: green when there are none.
+        let class = match (alert, i) {
+            (true, _) => "alert",
+            (false, 0) => "ok",
+            _ => "",
+        };
         let _ =
             write!(html, "<div class=\"card {class}\"><b>{}</b><span>{}</span></div>", escape(&value), escape(label));
-    };
-    card(&mut html, if findings > 0 { "alert" } else { "ok" }, grouped(findings as u64), "findings");
-    card(&mut html, "", grouped(s.records.max(0) as u64), "records");
-    card(
-        &mut html,
-        "",
-        format!("{} / {}", grouped(s.accepted.max(0) as u64), grouped(s.rejected.max(0) as u64)),
-        "accepted / rejected flows",
-    );
-    card(&mut html, "", human_bytes(s.bytes.max(0) as u64), "bytes in flows");
-    card(
-        &mut html,
-        "",
-        format!("{} / {}", grouped(s.objects_read), grouped(s.objects_listed)),
-        "objects read / listed",
-    );
-    card(&mut html, "", grouped(s.interfaces.max(0) as u64), "interfaces");
-    card(&mut html, "", format!("{} / {}", s.accounts.len(), s.regions.len()), "accounts / regions");
-    let silent = c.hours - c.hours_with_logs;
-    card(&mut html, if silent > 0 { "alert" } else { "" }, format!("{silent} of {}", c.hours), "hours without logs");
-    let skipped = c.skipped_lines + c.skipped_objects + c.skipped_fields;
-    card(&mut html, if skipped > 0 { "alert" } else { "" }, grouped(skipped), "lines, fields, objects skipped");
+    }
     html.push_str("</div>\n");
 
     // Detections.
     html.push_str("<h2 id=\"detections\">Detections</h2>\n");
-    let summary = Table {
-        columns: ["detection", "findings", "highest_severity"].map(String::from).to_vec(),
-        rows: report
-            .detections
-            .summary
-            .iter()
-            .map(|d| vec![d.detection.clone().into(), d.findings.into(), d.highest_severity.clone().into()])
-            .collect(),
-    };
-    table(&mut html, "table-detections", &summary);
+    table(&mut html, "table-detections", &report.detection_table());
     if findings == 0 {
         html.push_str("<p>No detection fired.</p>\n");
     } else {
@@ -112,11 +88,7 @@ pub fn render(report: &Report) -> String {
     let t = &report.traffic;
     html.push_str("<h2 id=\"traffic\">Traffic over time</h2>\n");
     let labels: Vec<String> = t.buckets.iter().map(|b| heading_time(b.start, t.bucket_seconds)).collect();
-    let per = match t.bucket_seconds {
-        3600 => "hour",
-        86_400 => "day",
-        _ => "week",
-    };
+    let per = t.per();
     let series = |a: fn(&super::Bucket) -> i64, r: fn(&super::Bucket) -> i64| {
         [
             Series {
@@ -175,11 +147,7 @@ pub fn render(report: &Report) -> String {
     if c.gaps.is_empty() {
         html.push_str("<p>None: every hour has records.</p>\n");
     } else {
-        let gaps = Table {
-            columns: ["from", "to", "hours"].map(String::from).to_vec(),
-            rows: c.gaps.iter().map(|g| vec![g.from.clone().into(), g.to.clone().into(), g.hours.into()]).collect(),
-        };
-        table(&mut html, "table-gaps", &gaps);
+        table(&mut html, "table-gaps", &report.gap_table());
     }
     html.push_str(
         "<h3>Interfaces with gaps</h3><p class=\"note\">Hours without a single record between an interface's first \
@@ -194,7 +162,7 @@ pub fn render(report: &Report) -> String {
     );
     table(&mut html, "table-late", &c.late_objects);
     html.push_str("<h3>Not read</h3>\n");
-    if c.problems.is_empty() && skipped == 0 {
+    if c.problems.is_empty() && c.skipped_lines + c.skipped_fields + c.skipped_objects == 0 {
         html.push_str("<p>Nothing: every line of every object was read.</p>\n");
     } else {
         let _ = write!(
@@ -208,13 +176,7 @@ pub fn render(report: &Report) -> String {
             let _ = write!(html, "<li>{}</li>", escape(problem));
         }
         html.push_str("</ul>\n");
-        if c.problems.len() > SHOWN_ROWS {
-            let _ = writeln!(
-                html,
-                "<p class=\"note\">… and {} more, in the JSON report.</p>",
-                c.problems.len() - SHOWN_ROWS
-            );
-        }
+        more(&mut html, c.problems.len());
     }
 
     html.push_str("<h2 id=\"accounts\">Accounts and regions</h2>\n");
@@ -228,15 +190,6 @@ pub fn render(report: &Report) -> String {
         escape(&report.command.join(" "))
     );
     html
-}
-
-/// `since – until`, or the span of the records.
-fn window_text(report: &Report) -> String {
-    let w = &report.window;
-    match (&w.hours_from, &w.hours_to) {
-        (Some(from), Some(to)) => format!("{from} to {to}"),
-        _ => "no records".to_string(),
-    }
 }
 
 /// A ranking's rows as bar labels and values.
@@ -284,11 +237,12 @@ fn table(html: &mut String, id: &str, table: &Table) {
         html.push_str("</tr>");
     }
     html.push_str("</tbody></table></div>\n");
-    if table.rows.len() > SHOWN_ROWS {
-        let _ = writeln!(
-            html,
-            "<p class=\"note\">… and {} more rows, in the JSON report.</p>",
-            table.rows.len() - SHOWN_ROWS
-        );
+    more(html, table.rows.len());
+}
+
+/// A note of the rows past the first [`SHOWN_ROWS`] of `rows`, if any.
+fn more(html: &mut String, rows: usize) {
+    if rows > SHOWN_ROWS {
+        let _ = writeln!(html, "<p class=\"note\">… and {} more, in the JSON report.</p>", rows - SHOWN_ROWS);
     }
 }

@@ -12,53 +12,17 @@ pub fn render(report: &Report) -> String {
     let mut md = String::with_capacity(32 * 1024);
     let s = &report.scanned;
     let c = &report.coverage;
-    let w = &report.window;
     let findings = report.detections.findings.rows.len();
     let _ = writeln!(md, "# VPC Flow Logs report\n");
-    let _ = writeln!(
-        md,
-        "{} to {} · generated {} by {} · times are UTC\n",
-        w.hours_from.as_deref().unwrap_or("-"),
-        w.hours_to.as_deref().unwrap_or("-"),
-        report.generated,
-        report.flowq
-    );
-    let skipped = c.skipped_lines + c.skipped_fields + c.skipped_objects;
-    let summary = [
-        ("findings", grouped(findings as u64)),
-        ("records", grouped(s.records.max(0) as u64)),
-        (
-            "accepted / rejected flows",
-            format!("{} / {}", grouped(s.accepted.max(0) as u64), grouped(s.rejected.max(0) as u64)),
-        ),
-        ("bytes in flows", human_bytes(s.bytes.max(0) as u64)),
-        ("objects read / listed", format!("{} / {}", grouped(s.objects_read), grouped(s.objects_listed))),
-        ("interfaces", grouped(s.interfaces.max(0) as u64)),
-        ("accounts", s.accounts.join(", ")),
-        ("regions", s.regions.join(", ")),
-        ("hours without logs", format!("{} of {}", c.hours - c.hours_with_logs, c.hours)),
-        (
-            "NODATA / SKIPDATA records",
-            format!("{} / {}", grouped(s.nodata.max(0) as u64), grouped(s.skipdata.max(0) as u64)),
-        ),
-        ("lines, fields, objects skipped", grouped(skipped)),
-    ];
+    let _ =
+        writeln!(md, "{} · generated {} by {} · times are UTC\n", report.window_text(), report.generated, report.flowq);
     md.push_str("| | |\n|---|---|\n");
-    for (label, value) in summary {
+    for (label, value, _) in report.headline() {
         let _ = writeln!(md, "| {label} | {} |", pipe(&value));
     }
 
     md.push_str("\n## Detections\n\n");
-    let per_detection = Table {
-        columns: ["detection", "findings", "highest_severity"].map(String::from).to_vec(),
-        rows: report
-            .detections
-            .summary
-            .iter()
-            .map(|d| vec![d.detection.clone().into(), d.findings.into(), d.highest_severity.clone().into()])
-            .collect(),
-    };
-    table(&mut md, &per_detection);
+    table(&mut md, &report.detection_table());
     if findings == 0 {
         md.push_str("No detection fired.\n");
     } else {
@@ -70,11 +34,7 @@ pub fn render(report: &Report) -> String {
     }
 
     let t = &report.traffic;
-    let per = match t.bucket_seconds {
-        3600 => "hour",
-        86_400 => "day",
-        _ => "week",
-    };
+    let per = t.per();
     let _ = writeln!(md, "\n## Traffic per {per}\n");
     let traffic = Table {
         columns: [per, "records", "accepted", "rejected", "accepted_bytes", "rejected_bytes"]
@@ -109,11 +69,7 @@ pub fn render(report: &Report) -> String {
     if c.gaps.is_empty() {
         md.push_str("None: every hour has records.\n");
     } else {
-        let gaps = Table {
-            columns: ["from", "to", "hours"].map(String::from).to_vec(),
-            rows: c.gaps.iter().map(|g| vec![g.from.clone().into(), g.to.clone().into(), g.hours.into()]).collect(),
-        };
-        table(&mut md, &gaps);
+        table(&mut md, &report.gap_table());
     }
     md.push_str("\n### Interfaces with gaps\n\n");
     table(&mut md, &c.interfaces);
@@ -124,7 +80,7 @@ pub fn render(report: &Report) -> String {
     );
     table(&mut md, &c.late_objects);
     md.push_str("\n### Not read\n\n");
-    if c.problems.is_empty() && skipped == 0 {
+    if c.problems.is_empty() && c.skipped_lines + c.skipped_fields + c.skipped_objects == 0 {
         md.push_str("Nothing: every line of every object was read.\n");
     } else {
         let _ = writeln!(

@@ -246,6 +246,17 @@ pub struct Traffic {
     pub hours: Table,
 }
 
+impl Traffic {
+    /// The bucket as a word: hour, day or week.
+    fn per(&self) -> &'static str {
+        match self.bucket_seconds {
+            HOUR => "hour",
+            86_400 => "day",
+            _ => "week",
+        }
+    }
+}
+
 /// One bucket of [`Traffic`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Bucket {
@@ -396,19 +407,18 @@ impl Report {
             summary: BuiltinQuery::detections()
                 .iter()
                 .map(|d| {
-                    let rows: Vec<usize> = findings
+                    let severities: Vec<&str> = findings
                         .texts("detection")
-                        .enumerate()
-                        .filter(|(_, name)| *name == Some(d.name))
-                        .map(|(i, _)| i)
+                        .zip(findings.texts("severity"))
+                        .filter(|(name, _)| *name == Some(d.name))
+                        .map(|(_, severity)| severity.unwrap_or_default())
                         .collect();
-                    let severities: Vec<&str> = findings.texts("severity").flatten().collect();
                     let highest = ["high", "medium", "low"]
                         .into_iter()
-                        .find(|s| rows.iter().any(|&i| severities.get(i).is_some_and(|v| v.eq_ignore_ascii_case(s))));
+                        .find(|s| severities.iter().any(|v| v.eq_ignore_ascii_case(s)));
                     DetectionSummary {
                         detection: d.name.to_string(),
-                        findings: rows.len(),
+                        findings: severities.len(),
                         highest_severity: highest.map(str::to_string),
                     }
                 })
@@ -446,6 +456,61 @@ impl Report {
     /// Whether any detection found anything.
     pub fn fired(&self) -> bool {
         !self.detections.findings.rows.is_empty()
+    }
+
+    /// The numbers a reader looks for first: label, value, and whether it calls for attention.
+    fn headline(&self) -> Vec<(&'static str, String, bool)> {
+        let (s, c) = (&self.scanned, &self.coverage);
+        let count = |n: i64| grouped(n.max(0).unsigned_abs());
+        let findings = self.detections.findings.rows.len() as i64;
+        let silent = c.hours - c.hours_with_logs;
+        let skipped = c.skipped_lines + c.skipped_fields + c.skipped_objects;
+        vec![
+            ("findings", count(findings), findings > 0),
+            ("records", count(s.records), false),
+            ("accepted / rejected flows", format!("{} / {}", count(s.accepted), count(s.rejected)), false),
+            ("bytes in flows", human_bytes(s.bytes.max(0).unsigned_abs()), false),
+            ("objects read / listed", format!("{} / {}", grouped(s.objects_read), grouped(s.objects_listed)), false),
+            ("interfaces", count(s.interfaces), false),
+            ("accounts / regions", format!("{} / {}", s.accounts.len(), s.regions.len()), false),
+            ("hours without logs", format!("{silent} of {}", c.hours), silent > 0),
+            ("NODATA / SKIPDATA records", format!("{} / {}", count(s.nodata), count(s.skipdata)), s.skipdata > 0),
+            ("lines, fields, objects skipped", grouped(skipped), skipped > 0),
+        ]
+    }
+
+    /// Each detection with its count of findings and highest severity.
+    fn detection_table(&self) -> Table {
+        Table {
+            columns: ["detection", "findings", "highest_severity"].map(String::from).to_vec(),
+            rows: self
+                .detections
+                .summary
+                .iter()
+                .map(|d| vec![d.detection.clone().into(), d.findings.into(), d.highest_severity.clone().into()])
+                .collect(),
+        }
+    }
+
+    /// The hours without logs, a run a row.
+    fn gap_table(&self) -> Table {
+        Table {
+            columns: ["from", "to", "hours"].map(String::from).to_vec(),
+            rows: self
+                .coverage
+                .gaps
+                .iter()
+                .map(|g| vec![g.from.clone().into(), g.to.clone().into(), g.hours.into()])
+                .collect(),
+        }
+    }
+
+    /// `since to until` of the hours covered, or that there were no records.
+    fn window_text(&self) -> String {
+        match (&self.window.hours_from, &self.window.hours_to) {
+            (Some(from), Some(to)) => format!("{from} to {to}"),
+            _ => "no records".to_string(),
+        }
     }
 
     /// The report in `format`.
@@ -550,6 +615,10 @@ fn cell(column: &str, value: &Value, exact: bool) -> String {
                 if exact && bytes >= 1024 { format!("{human} ({})", grouped(bytes.unsigned_abs())) } else { human }
             }
             Some(number) if column == "port" || column.ends_with("port") => number.to_string(),
+            Some(seconds) if column == "late_by" && seconds >= 0 => {
+                let (h, m, s) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
+                if h > 0 { format!("{h}h {m:02}m {s:02}s") } else { format!("{m}m {s:02}s") }
+            }
             Some(number) if number >= 0 => grouped(number.unsigned_abs()),
             _ => n.to_string(),
         },
@@ -592,6 +661,7 @@ mod tests {
         assert_eq!(cell("bytes", &Value::from(4_194_304), true), "4 MiB (4,194,304)");
         assert_eq!(cell("flows", &Value::from(12_345), false), "12,345");
         assert_eq!(cell("port", &Value::from(3389), false), "3389");
+        assert_eq!(cell("late_by", &Value::from(7185), false), "1h 59m 45s");
         assert_eq!(cell("srcaddr", &Value::Null, false), "");
     }
 }
