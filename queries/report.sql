@@ -41,8 +41,10 @@ GROUP BY 1
 ORDER BY 1
 
 -- section: interfaces
--- Interfaces with hours without a record between their first and last (an interface logs NODATA
--- when it has no traffic, so an hour without any record is a gap in its logs), or with SKIPDATA.
+-- Per interface: its first and last record, the hours with records, and the hours without a record
+-- between its first and last (an interface logs NODATA when it has no traffic, so an hour without
+-- any record is a gap in its logs). The report keeps those with such hours, with SKIPDATA, or quiet
+-- since before the window's last hour.
 SELECT interface_id, account_id, region,
        MIN("end") AS first_seen,
        MAX("end") AS last_seen,
@@ -55,10 +57,7 @@ SELECT interface_id, account_id, region,
 FROM flows
 WHERE interface_id IS NOT NULL AND "end" IS NOT NULL
 GROUP BY interface_id, account_id, region
-HAVING (MAX("end") - MAX("end") % 3600 - (MIN("end") - MIN("end") % 3600)) / 3600 + 1
-         > COUNT(DISTINCT "end" - "end" % 3600)
-    OR COUNT(*) FILTER (WHERE log_status = 'SKIPDATA') > 0
-ORDER BY hours_without_logs DESC, skipdata DESC, interface_id
+ORDER BY interface_id, account_id, region
 
 -- section: late
 -- Objects whose earliest record ended more than $late seconds before the time in their name

@@ -88,26 +88,29 @@ fn every_number_of_the_json_report_is_the_truth() {
     assert_eq!(c["late_objects"]["rows"], serde_json::json!([]));
     assert_eq!((c["skipped_lines"].as_u64(), c["skipped_objects"].as_u64()), (Some(0), Some(0)));
 
-    // Interfaces with hours without a record between their first and last, or with SKIPDATA.
+    // Interfaces with hours without a record between their first and last, with SKIPDATA, or quiet
+    // from their last record's hour to the window's last.
     let mut by_eni: BTreeMap<&str, (BTreeSet<i64>, i64)> = BTreeMap::new();
     for rec in &recs {
         let entry = by_eni.entry(rec.get("interface_id").unwrap()).or_default();
         entry.0.insert(hour(rec));
         entry.1 += i64::from(rec.get("log_status") == Some("SKIPDATA"));
     }
-    let expected: BTreeSet<(String, i64, i64)> = by_eni
+    let expected: BTreeSet<(String, i64, i64, i64)> = by_eni
         .iter()
         .map(|(eni, (hours, skip))| {
             let span = (hours.last().unwrap() - hours.first().unwrap()) / 3600 + 1;
-            (eni.to_string(), span - hours.len() as i64, *skip)
+            let quiet = (last - hours.last().unwrap()) / 3600;
+            (eni.to_string(), span - hours.len() as i64, *skip, quiet)
         })
-        .filter(|(_, gaps, skip)| *gaps > 0 || *skip > 0)
+        .filter(|(_, gaps, skip, quiet)| *gaps > 0 || *skip > 0 || *quiet > 0)
         .collect();
-    let got: BTreeSet<(String, i64, i64)> = rows(&c["interfaces"])
+    let got: BTreeSet<(String, i64, i64, i64)> = rows(&c["interfaces"])
         .iter()
         .map(|row| {
             let n = |c: &str| row[c].as_i64().unwrap();
-            (row["interface_id"].as_str().unwrap().to_string(), n("hours_without_logs"), n("skipdata"))
+            let eni = row["interface_id"].as_str().unwrap().to_string();
+            (eni, n("hours_without_logs"), n("skipdata"), n("quiet_hours"))
         })
         .collect();
     assert_eq!(got, expected);
@@ -249,6 +252,11 @@ fn a_window_without_findings_exits_zero_in_markdown() {
         report(&["--path", &path.to_string_lossy(), "--since", "2024-03-01", "--until", "2024-03-02"], &out);
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("no detection fired"), "{stderr}");
+    assert!(
+        stderr
+            .contains("warning: 20 of the 24 hours from 2024-03-01T00:00:00Z to 2024-03-02T00:00:00Z have no records"),
+        "{stderr}"
+    );
     let md = std::fs::read_to_string(&out).unwrap();
     for heading in ["# VPC Flow Logs report", "## Detections", "## Traffic per hour", "### Top talkers", "## Coverage"]
     {
@@ -409,6 +417,10 @@ fn the_report_on_the_parquet_copy_equals_the_report_on_the_text() {
     assert_eq!(code, 4, "{stderr}");
     let (mut text, mut parquet) = (json(&text), json(&parquet));
     assert_eq!(rows(&text["coverage"]["late_objects"]).len(), 1);
+    // The window ends at 06:00; every interface last logged in the 04:00 object: quiet for an hour.
+    let interfaces = rows(&text["coverage"]["interfaces"]);
+    assert_eq!(interfaces.len(), 16);
+    assert!(interfaces.iter().all(|i| i["quiet_hours"] == 1), "{interfaces:?}");
     for r in [&mut text, &mut parquet] {
         for what in ["generated", "command"] {
             r[what] = Value::Null;

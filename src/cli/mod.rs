@@ -387,7 +387,8 @@ async fn report(
         }
     };
     if !plan.quiet {
-        eprintln!("{}", summary(&totals, pruned));
+        // The bytes fetched add up over the passes: the summary gives the objects' own.
+        eprintln!("{}", summary(&ScanTotals { bytes: stored, ..totals }, pruned));
         let fired: Vec<String> = document
             .detections
             .summary
@@ -403,6 +404,18 @@ async fn report(
             } else {
                 format!("{findings} findings ({})", fired.join(", "))
             }
+        );
+    }
+    // Logs that stopped are news even without a finding: said on stderr, which cron mails, however quiet.
+    let coverage = &document.coverage;
+    if coverage.hours_with_logs < coverage.hours {
+        eprintln!(
+            "flowq: warning: {} of the {} hours from {} to {} have no records{}",
+            coverage.hours - coverage.hours_with_logs,
+            coverage.hours,
+            document.window.hours_from.as_deref().unwrap_or("-"),
+            document.window.hours_to.as_deref().unwrap_or("-"),
+            if coverage.hours_with_logs == 0 { ": no logs at all in the window" } else { " (the report lists them)" }
         );
     }
     let partial = totals.skipped_anything();

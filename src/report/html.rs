@@ -151,7 +151,8 @@ pub fn render(report: &Report) -> String {
     }
     html.push_str(
         "<h3>Interfaces with gaps</h3><p class=\"note\">Hours without a single record between an interface's first \
-         and last (an idle interface logs NODATA, so these are missing logs), or SKIPDATA.</p>\n",
+         and last (an idle interface logs NODATA, so these are missing logs), hours from its last record to the \
+         end of the window (quiet_hours: stopped, deleted, or its logs did), or SKIPDATA.</p>\n",
     );
     table(&mut html, "table-interfaces", &c.interfaces);
     let _ = writeln!(

@@ -196,7 +196,8 @@ pub struct Coverage {
     pub hours_with_logs: i64,
     /// The hours without any record, as runs.
     pub gaps: Vec<Gap>,
-    /// Interfaces with hours without a record between their first and last, or with SKIPDATA.
+    /// Interfaces with hours without a record between their first and last, with SKIPDATA, or
+    /// quiet for `quiet_hours` before the end of the window.
     pub interfaces: Table,
     /// Objects whose earliest record ended more than `late_after` seconds before the time in their
     /// name.
@@ -395,7 +396,7 @@ impl Report {
             hours: span.map_or(0, |(from, to)| (to - from) / HOUR),
             hours_with_logs: span.map_or(0, |(from, to)| logged.range(from..to).count() as i64),
             gaps,
-            interfaces: table("interfaces")?,
+            interfaces: interfaces_with_gaps(table("interfaces")?, span),
             late_objects: table("late")?,
             late_after: LATE_AFTER,
             skipped_lines: context.totals.bad_lines,
@@ -536,6 +537,35 @@ fn coverage_hours(context: &Context, logged: &BTreeSet<i64>) -> Option<(i64, i64
     let from = from.div_euclid(HOUR) * HOUR;
     let to = (to.div_euclid(HOUR) + i64::from(to.rem_euclid(HOUR) > 0)) * HOUR;
     Some((from, to.max(from)))
+}
+
+/// The interfaces with hours without logs between their first and last record, with SKIPDATA, or
+/// quiet since before the last hour of the window (`quiet_hours`: the hours from their last record's
+/// to the window's end), most hours without logs first.
+fn interfaces_with_gaps(mut table: Table, span: Option<(i64, i64)>) -> Table {
+    let quiet: Vec<i64> = table
+        .ints("last_seen")
+        .map(|last| match (last, span) {
+            (Some(last), Some((_, to))) => ((to - (last - last.rem_euclid(HOUR))) / HOUR - 1).max(0),
+            _ => 0,
+        })
+        .collect();
+    let gaps: Vec<i64> = table.ints("hours_without_logs").map(Option::unwrap_or_default).collect();
+    let skipdata: Vec<i64> = table.ints("skipdata").map(Option::unwrap_or_default).collect();
+    let mut rows: Vec<(i64, i64, Vec<Value>)> = std::mem::take(&mut table.rows)
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| gaps[*i] > 0 || skipdata[*i] > 0 || quiet[*i] > 0)
+        .map(|(i, mut row)| {
+            row.push(quiet[i].into());
+            (gaps[i] + quiet[i], skipdata[i], row)
+        })
+        .collect();
+    // Stable: rows of equal weight stay in the query's order (by interface).
+    rows.sort_by_key(|(weight, skipdata, _)| std::cmp::Reverse((*weight, *skipdata)));
+    table.columns.push("quiet_hours".to_string());
+    table.rows = rows.into_iter().map(|(_, _, row)| row).collect();
+    table
 }
 
 /// The runs of hours in `[from, to)` that are not in `logged`.
