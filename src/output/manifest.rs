@@ -52,7 +52,8 @@ pub struct ManifestObject {
     /// When it was last modified (UTC, RFC 3339), as the store or file system says.
     pub last_modified: Option<String>,
     /// The SHA-256 of its stored bytes, when the run read it to its end (a query with a row limit
-    /// may stop early; an object that could not be read has none).
+    /// may stop early; an object that could not be read has none). A Parquet object, of which the
+    /// scan reads ranges, is read whole for it when the table opens.
     pub sha256: Option<String>,
 }
 

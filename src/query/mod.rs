@@ -35,7 +35,7 @@ use crate::net::Cidr;
 use crate::source::{Listing, TimeWindow};
 use crate::table::{
     CidrContains, DecodeOptions, FlowsTable, IocHits, IsInternal, ObjectTime, ParquetFlows, ParquetKind, ParquetObject,
-    ScanReport, Spread, first_headers, is_parquet, read_footers,
+    ScanReport, Spread, digest, first_headers, is_parquet, read_footers,
 };
 
 /// Memory a sort sets aside for merging what it spilled, for a memory limit: an eighth of it, at least
@@ -247,7 +247,10 @@ impl Engine {
             }
             let (parquet, text): (Vec<_>, Vec<_>) = source.listing.objects.into_iter().partition(is_parquet);
             let cache = ctx.runtime_env().cache_manager.get_file_metadata_cache();
-            let parquet = read_footers(Arc::clone(&store), cache, parquet, &report).await;
+            let mut parquet = read_footers(Arc::clone(&store), cache, parquet, &report).await;
+            if options.checksums {
+                parquet = digest(Arc::clone(&store), parquet, &report).await;
+            }
             for header in first_headers(store, &text, options.complete).await {
                 match header {
                     Some(fields) => named.extend(fields.iter().map(|f| decode::column_name(f))),

@@ -47,11 +47,12 @@ use datafusion::physical_plan::metrics::ExecutionPlanMetricsSet;
 use datafusion::physical_plan::{ExecutionPlan, PhysicalExpr};
 use futures::StreamExt;
 use futures::future::BoxFuture;
-use object_store::ObjectStore;
+use object_store::{ObjectStore, ObjectStoreExt};
+use sha2::{Digest, Sha256};
 
 use super::prefilter;
 use super::report::ScanReport;
-use super::{file_groups, object_meta};
+use super::{file_groups, object_meta, object_path};
 use crate::decode::{self, LINE_COLUMN, Problem, ProblemKind, SOURCE_COLUMN};
 use crate::source::ObjectRef;
 
@@ -128,6 +129,57 @@ pub async fn read_footers(
             Ok(footer) => Some(footer),
             Err(reason) => {
                 report.problem(&object.name, Problem::object(ProblemKind::Unreadable { reason }));
+                None
+            }
+        })
+        .collect()
+}
+
+/// With `--manifest`: the SHA-256 of every object's stored bytes, read whole (the scan reads only
+/// ranges), recorded in `report` as a text object's is. An object that cannot be read whole, or that
+/// is not the size listed, is reported and left out; the others are returned.
+pub async fn digest(
+    store: Arc<dyn ObjectStore>,
+    objects: Vec<ParquetObject>,
+    report: &ScanReport,
+) -> Vec<ParquetObject> {
+    let digests: Vec<(ParquetObject, std::result::Result<String, String>)> = futures::stream::iter(objects)
+        .map(|parquet| {
+            let store = Arc::clone(&store);
+            async move {
+                let listed = parquet.object.size;
+                let read = async {
+                    let location = object_path(&parquet.object.location);
+                    let mut chunks = store.get(&location).await.map_err(|e| e.to_string())?.into_stream();
+                    let (mut sha256, mut size) = (Sha256::new(), 0u64);
+                    while let Some(chunk) = chunks.next().await {
+                        let chunk = chunk.map_err(|e| e.to_string())?;
+                        size += chunk.len() as u64;
+                        sha256.update(&chunk);
+                    }
+                    if size == listed {
+                        Ok(crate::output::manifest::hex(&sha256.finalize()))
+                    } else {
+                        Err(format!("read {size} of the {listed} bytes listed for it (changed since it was listed?)"))
+                    }
+                };
+                let digest = read.await;
+                (parquet, digest)
+            }
+        })
+        .buffered(4)
+        .collect()
+        .await;
+    digests
+        .into_iter()
+        .filter_map(|(parquet, digest)| match digest {
+            Ok(sha256) => {
+                report.checksum(&parquet.object.name, sha256);
+                Some(parquet)
+            }
+            Err(reason) => {
+                let reason = format!("reading it whole for its SHA-256: {reason}");
+                report.problem(&parquet.object.name, Problem::object(ProblemKind::Unreadable { reason }));
                 None
             }
         })
