@@ -8,9 +8,10 @@
 
 -- section: accounts
 -- Per account and region: what was read, and its interfaces. The report's totals are the sums of these rows.
+-- flows are the records that are not NODATA or SKIPDATA (a format without log-status has only flows).
 SELECT account_id, region,
        COUNT(*) AS records,
-       COUNT(*) FILTER (WHERE log_status = 'OK') AS flows,
+       COUNT(*) FILTER (WHERE log_status IS NULL OR log_status NOT IN ('NODATA', 'SKIPDATA')) AS flows,
        COUNT(*) FILTER (WHERE log_status = 'NODATA') AS nodata,
        COUNT(*) FILTER (WHERE log_status = 'SKIPDATA') AS skipdata,
        COUNT(*) FILTER (WHERE action = 'ACCEPT') AS accepted,

@@ -352,7 +352,11 @@ fn the_html_report_renders_in_chromium_with_its_charts_and_tables() {
     // The DOM Chromium built: each chart with its bars, each table with its rows.
     let element = |id: &str| -> String {
         let start = dom.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("no #{id} in the DOM"));
-        let tag = if dom[..start].ends_with("<svg ") { "</svg>" } else { "</table>" };
+        let tag = match () {
+            _ if dom[..start].ends_with("<svg ") => "</svg>",
+            _ if dom[..start].ends_with("<table ") => "</table>",
+            _ => panic!("#{id} is not a chart or a table (an empty one is a note)"),
+        };
         let end = start + dom[start..].find(tag).unwrap();
         dom[start..end].to_string()
     };

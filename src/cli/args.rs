@@ -84,8 +84,9 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "CIDR,…", help_heading = "Filters")]
     pub internal: Option<String>,
 
-    /// Output format: table, csv, json, ndjson, parquet; for report html, json, md (default: table
-    /// on a terminal, else csv, or what the --output file name says).
+    /// Output format: table, csv, json, ndjson, parquet (default: what the --output file name says,
+    /// else table on a terminal and csv otherwise); for report html, json, md (default: what the
+    /// --output name says, else md on a terminal and html otherwise).
     #[arg(long, global = true, value_name = "FORMAT", help_heading = "Output")]
     pub format: Option<String>,
     /// Write the answer to FILE instead of standard output.

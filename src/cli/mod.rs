@@ -360,7 +360,7 @@ async fn report(
         objects_skipped_by_key: pruned as u64,
         totals,
         problems: scan.problems().iter().map(ToString::to_string).collect(),
-        command: std::env::args().collect(),
+        command: std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect(),
         thresholds,
     };
     let document = Report::build(&parts, context).context("putting the report together")?;
@@ -654,7 +654,7 @@ fn write_manifest(plan: &Plan, path: &Path, run: Run<'_>, written: &Written, out
         .collect();
     let manifest = Manifest {
         flowq: format!("flowq {}", env!("CARGO_PKG_VERSION")),
-        command: std::env::args().collect(),
+        command: std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect(),
         started,
         finished: utc(chrono::Utc::now().timestamp()),
         queries,

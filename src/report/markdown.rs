@@ -37,7 +37,7 @@ pub fn render(report: &Report) -> String {
     let per = t.per();
     let _ = writeln!(md, "\n## Traffic per {per}\n");
     let traffic = Table {
-        columns: [per, "records", "accepted", "rejected", "accepted_bytes", "rejected_bytes"]
+        columns: [per.as_str(), "records", "accepted", "rejected", "accepted_bytes", "rejected_bytes"]
             .map(String::from)
             .to_vec(),
         rows: t
@@ -135,7 +135,13 @@ fn table(md: &mut String, table: &Table) {
     md.push('\n');
 }
 
-/// Text safe inside a pipe-table cell.
+/// Text safe inside a pipe-table cell: no column break, no line break, no HTML or code span (object
+/// names and evidence come from the data).
 fn pipe(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('|', "\\|")
+        .replace('`', "\\`")
+        .replace(['\n', '\r'], " ")
 }

@@ -31,6 +31,8 @@ pub const DELIVERY_DELAY: i64 = 15 * 60;
 /// An object is late when its earliest record ended this long before the time in its name (its
 /// records should end in the 5 minutes after it).
 pub const LATE_AFTER: i64 = 10 * 60;
+/// Buckets of the traffic charts at most (past a year, a bucket is as many weeks as keep to it).
+pub const MAX_BUCKETS: usize = 520;
 /// Rows of a table shown in the HTML and Markdown; the JSON has them all.
 pub const SHOWN_ROWS: usize = 200;
 
@@ -152,7 +154,7 @@ pub struct Scanned {
     pub objects_read: u64,
     /// Objects skipped because their key shows they hold nothing in the window.
     pub objects_skipped_by_key: u64,
-    /// Records in the window; `flows` of them with log_status OK.
+    /// Records in the window; `flows` of them not NODATA or SKIPDATA.
     pub records: i64,
     /// See `records`.
     pub flows: i64,
@@ -236,7 +238,8 @@ pub struct Detections {
     pub findings: Table,
 }
 
-/// Traffic over time: one bucket per hour (per day past two weeks, per week past a year).
+/// Traffic over time: one bucket per hour (per day past two weeks, per week — from Monday — past a
+/// year, and more weeks a bucket past ten years).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Traffic {
     /// The bucket's length in seconds.
@@ -248,12 +251,13 @@ pub struct Traffic {
 }
 
 impl Traffic {
-    /// The bucket as a word: hour, day or week.
-    fn per(&self) -> &'static str {
+    /// The bucket in words: hour, day, week or `N weeks`.
+    fn per(&self) -> String {
         match self.bucket_seconds {
-            HOUR => "hour",
-            86_400 => "day",
-            _ => "week",
+            HOUR => "hour".to_string(),
+            86_400 => "day".to_string(),
+            604_800 => "week".to_string(),
+            seconds => format!("{} weeks", seconds / 604_800),
         }
     }
 }
@@ -528,14 +532,14 @@ impl Report {
 /// first hour with a record) to `--until` (else, with `--since`, now less the delivery delay; else
 /// the hour after the last with a record). `None` when there is neither a window nor a record.
 fn coverage_hours(context: &Context, logged: &BTreeSet<i64>) -> Option<(i64, i64)> {
-    let from = context.since.or_else(|| logged.first().copied())?;
+    let from = context.since.or_else(|| logged.first().copied())?.div_euclid(HOUR) * HOUR;
+    let ceil = |t: i64| t.div_euclid(HOUR).saturating_add(i64::from(t.rem_euclid(HOUR) > 0)).saturating_mul(HOUR);
     let to = match (context.until, context.since) {
-        (Some(until), _) => until,
-        (None, Some(_)) => context.now - DELIVERY_DELAY,
-        (None, None) => logged.last().copied()? + HOUR,
+        (Some(until), _) => ceil(until),
+        // An hour counts only once its records could all have been delivered.
+        (None, Some(_)) => (context.now - DELIVERY_DELAY).div_euclid(HOUR) * HOUR,
+        (None, None) => logged.last()?.saturating_add(HOUR),
     };
-    let from = from.div_euclid(HOUR) * HOUR;
-    let to = (to.div_euclid(HOUR) + i64::from(to.rem_euclid(HOUR) > 0)) * HOUR;
     Some((from, to.max(from)))
 }
 
@@ -568,42 +572,45 @@ fn interfaces_with_gaps(mut table: Table, span: Option<(i64, i64)>) -> Table {
     table
 }
 
-/// The runs of hours in `[from, to)` that are not in `logged`.
+/// The runs of hours in `[from, to)` that are not in `logged` (hour boundaries all).
 fn gaps(from: i64, to: i64, logged: &BTreeSet<i64>) -> Vec<Gap> {
     let mut gaps = Vec::new();
-    let mut hour = from;
-    while hour < to {
-        if logged.contains(&hour) {
-            hour += HOUR;
-            continue;
+    let mut next = from;
+    for &hour in logged.range(from..to).chain(std::iter::once(&to)) {
+        if hour > next {
+            gaps.push(Gap { from: utc(next), to: utc(hour), hours: (hour - next) / HOUR });
         }
-        let start = hour;
-        while hour < to && !logged.contains(&hour) {
-            hour += HOUR;
-        }
-        gaps.push(Gap { from: utc(start), to: utc(hour), hours: (hour - start) / HOUR });
+        next = hour.saturating_add(HOUR);
     }
     gaps
 }
 
 /// The hours' sums in buckets over the window and every hour with records: hours up to two weeks,
-/// days up to a year, weeks past it.
+/// days up to a year, weeks (from Monday) past it, as many weeks a bucket as keep them to
+/// [`MAX_BUCKETS`].
 fn traffic(hours: &Table, span: Option<(i64, i64)>) -> Traffic {
     let logged: Vec<i64> = hours.ints("hour").flatten().collect();
     let first = logged.iter().copied().chain(span.map(|s| s.0)).min();
-    let last = logged.iter().map(|h| h + HOUR).chain(span.map(|s| s.1)).max();
+    let last = logged.iter().map(|h| h.saturating_add(HOUR)).chain(span.map(|s| s.1)).max();
     let (Some(first), Some(last)) = (first, last) else {
         return Traffic { bucket_seconds: HOUR, buckets: Vec::new(), hours: hours.clone() };
     };
-    let bucket = match (last - first) / HOUR {
-        n if n <= 14 * 24 => HOUR,
-        n if n <= 366 * 24 => 24 * HOUR,
-        _ => 7 * 24 * HOUR,
+    const DAY: i64 = 24 * HOUR;
+    const WEEK: i64 = 7 * DAY;
+    let span = last.saturating_sub(first);
+    let (bucket, offset) = match span / HOUR {
+        n if n <= 14 * 24 => (HOUR, 0),
+        n if n <= 366 * 24 => (DAY, 0),
+        // 1970-01-01 was a Thursday: weeks start four days after it.
+        _ => (WEEK.saturating_mul((span / WEEK).div_euclid(MAX_BUCKETS as i64) + 1), 4 * DAY),
     };
-    let first = first.div_euclid(bucket) * bucket;
-    let count = usize::try_from((last - first + bucket - 1) / bucket).unwrap_or(0);
+    let first = (first - offset).div_euclid(bucket) * bucket + offset;
+    let count = usize::try_from(last.saturating_sub(first).div_euclid(bucket) + 1).unwrap_or(0).min(MAX_BUCKETS + 2);
     let mut buckets: Vec<Bucket> =
         (0..count).map(|i| Bucket { start: first + i as i64 * bucket, ..Bucket::default() }).collect();
+    while buckets.last().is_some_and(|b| b.start >= last) {
+        buckets.pop();
+    }
     let column = |name: &str| hours.ints(name).map(Option::unwrap_or_default).collect::<Vec<i64>>();
     let (records, accepted, rejected) = (column("records"), column("accepted"), column("rejected"));
     let (accepted_bytes, rejected_bytes) = (column("accepted_bytes"), column("rejected_bytes"));
@@ -675,14 +682,26 @@ mod tests {
         assert_eq!(runs, [2, 1, 1]);
         assert_eq!(found[0].from, "2024-03-01T02:00:00Z");
         assert_eq!(found[0].to, "2024-03-01T04:00:00Z");
-        // --since alone: up to now less the delivery delay, to the end of its hour.
+        // --since alone: up to the last whole hour before now less the delivery delay.
         let context = Context { since: Some(h(0) + 600), now: h(10) + 10 * 60, ..Context::default() };
-        assert_eq!(coverage_hours(&context, &logged), Some((h(0), h(10))));
-        let context = Context { since: Some(h(0)), now: h(10) + 20 * 60, ..Context::default() };
+        assert_eq!(coverage_hours(&context, &logged), Some((h(0), h(9))));
+        let context = Context { since: Some(h(0)), now: h(11) + 20 * 60, ..Context::default() };
         assert_eq!(coverage_hours(&context, &logged), Some((h(0), h(11))));
+        let context = Context { since: Some(h(0)), until: Some(h(9) + 1), now: h(100), ..Context::default() };
+        assert_eq!(coverage_hours(&context, &logged), Some((h(0), h(10))));
         let context = Context { now: h(100), ..Context::default() };
         assert_eq!(coverage_hours(&context, &logged), Some((h(0), h(7))));
         assert_eq!(coverage_hours(&context, &BTreeSet::new()), None);
+        assert!(gaps(h(0), h(2), &logged).is_empty());
+        // A record from the far future (a damaged end) makes long buckets, not billions of them.
+        let hours = Table {
+            columns: vec!["hour".into(), "records".into()],
+            rows: vec![vec![h(0).into(), 3.into()], vec![(1_000_000_000_000_i64 / HOUR * HOUR).into(), 1.into()]],
+        };
+        let traffic = traffic(&hours, None);
+        assert!(traffic.buckets.len() <= MAX_BUCKETS + 1, "{}", traffic.buckets.len());
+        assert_eq!(traffic.buckets.iter().map(|b| b.records).sum::<i64>(), 4);
+        assert_eq!(traffic.buckets.first().map(|b| (b.start - 4 * 86_400).rem_euclid(604_800)), Some(0), "a Monday");
     }
 
     #[test]

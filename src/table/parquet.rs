@@ -267,7 +267,11 @@ impl TableProvider for ParquetFlows {
                 state.runtime_env().cache_manager.get_file_metadata_cache(),
             ),
             report: Arc::clone(&self.report),
-            rows: self.objects.iter().map(|o| (o.object.location.clone(), o.rows)).collect(),
+            objects: self
+                .objects
+                .iter()
+                .map(|o| (o.object.location.clone(), (o.object.name.clone(), o.rows)))
+                .collect(),
         };
         let mut source = ParquetSource::new(self.table_schema.clone())
             .with_table_parquet_options(options)
@@ -324,8 +328,8 @@ impl TableProvider for ParquetFlows {
 struct CountingReaders {
     inner: CachedParquetFileReaderFactory,
     report: Arc<ScanReport>,
-    /// Rows by object location, from the footers.
-    rows: HashMap<String, u64>,
+    /// Each object's name and rows (from its footer), by location.
+    objects: HashMap<String, (String, u64)>,
 }
 
 impl ParquetFileReaderFactory for CountingReaders {
@@ -337,8 +341,9 @@ impl ParquetFileReaderFactory for CountingReaders {
         metrics: &ExecutionPlanMetricsSet,
     ) -> Result<Box<dyn AsyncFileReader + Send>> {
         // An object split across partitions is opened once per part; the report counts it once.
-        let location = file.object_meta.location.to_string();
-        self.report.object_done(&location, self.rows.get(&location).copied().unwrap_or(0), 0);
+        if let Some((name, rows)) = self.objects.get(file.object_meta.location.as_ref()) {
+            self.report.object_done(name, *rows, 0);
+        }
         let inner = self.inner.create_reader(partition_index, file, metadata_size_hint, metrics)?;
         Ok(Box::new(CountingReader { inner, report: Arc::clone(&self.report) }))
     }

@@ -1,7 +1,7 @@
 //! What a scan read and what it could not: shared by every partition of a query, read by the CLI at
 //! the end for the problem list, the summary line and the exit code.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -40,10 +40,12 @@ pub struct ScanReport {
     /// Objects with a problem of their own (damaged, unreadable, unsupported), however many problems
     /// are listed.
     damaged: Mutex<BTreeSet<String>>,
-    /// Objects read to their end (or their damage) by an earlier pass of the run: a query that reads
-    /// the logs in several passes (detections, the report) counts each object, its records and its
-    /// problems once.
-    done: Mutex<BTreeSet<String>>,
+    /// Objects read to their end (or their damage), with the records loaded and the lines passed over
+    /// by the pass that loaded the most: a query that reads the logs in several passes (detections,
+    /// the report; each pass may pre-filter other lines) counts each object once, as read fullest.
+    done: Mutex<BTreeMap<String, (u64, u64)>>,
+    /// The problems recorded, as reported: one that a later pass finds again is not counted again.
+    seen: Mutex<HashSet<String>>,
 }
 
 /// A snapshot of a [`ScanReport`]'s counters.
@@ -73,15 +75,27 @@ impl ScanTotals {
 }
 
 impl ScanReport {
-    /// Counts one object that has been read to its end (or its damage), unless an earlier pass of
-    /// the run counted it. Objects that could not be opened at all are counted by their problem only.
+    /// Counts one object that has been read to its end (or its damage). An object an earlier pass of
+    /// the run counted is counted again only in that this pass loaded more of its records (it
+    /// pre-filtered fewer lines). Objects that could not be opened at all are counted by their
+    /// problem only.
     pub fn object_done(&self, object: &str, records: u64, passed_over: u64) {
-        if !self.done.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(object.to_string()) {
-            return;
+        let mut done = self.done.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        match done.get_mut(object) {
+            None => {
+                done.insert(object.to_string(), (records, passed_over));
+                self.objects.fetch_add(1, Ordering::Relaxed);
+                self.records.fetch_add(records, Ordering::Relaxed);
+                self.passed_over.fetch_add(passed_over, Ordering::Relaxed);
+            }
+            Some(counted) if records > counted.0 => {
+                self.records.fetch_add(records - counted.0, Ordering::Relaxed);
+                self.passed_over.fetch_sub(counted.1, Ordering::Relaxed);
+                self.passed_over.fetch_add(passed_over, Ordering::Relaxed);
+                *counted = (records, passed_over);
+            }
+            Some(_) => {}
         }
-        self.objects.fetch_add(1, Ordering::Relaxed);
-        self.records.fetch_add(records, Ordering::Relaxed);
-        self.passed_over.fetch_add(passed_over, Ordering::Relaxed);
     }
 
     /// Counts stored bytes as they arrive (for progress as well as the summary).
@@ -89,16 +103,20 @@ impl ScanReport {
         self.bytes.fetch_add(bytes, Ordering::Relaxed);
     }
 
-    /// Records a problem in `object`, unless an earlier pass of the run read the object and reported
-    /// it then: a line problem of an object already done, or an object's second problem of its own
-    /// (one ends its reading, so a second is the same one found again).
+    /// Records a problem in `object`, unless an earlier pass of the run recorded the same one (past
+    /// [`MAX_LISTED_PROBLEMS`] distinct problems, any problem of an object a pass read to its end).
     pub fn problem(&self, object: &str, problem: Problem) {
-        if self.done.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).contains(object)
-            || (problem.scope() == Scope::Object
-                && self.damaged.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).contains(object))
-        {
+        let key = format!("{object}: {problem}");
+        let mut seen = self.seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if seen.contains(&key) {
             return;
         }
+        if seen.len() < MAX_LISTED_PROBLEMS {
+            seen.insert(key);
+        } else if self.done.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).contains_key(object) {
+            return;
+        }
+        drop(seen);
         self.record(object, problem);
     }
 
@@ -188,10 +206,18 @@ mod tests {
         assert_eq!((totals.objects, totals.records, totals.passed_over), (2, 15, 2));
         assert_eq!((totals.bad_lines, totals.bad_objects), (1, 1));
         assert_eq!(report.problems().len(), 2);
-        // An object whose bytes differ on a later pass is reported, though it was done before.
-        report.checksum("a", "01".into());
-        report.checksum("a", "02".into());
-        assert_eq!(report.totals().bad_objects, 2);
-        assert_eq!(report.damaged_objects().into_iter().collect::<Vec<_>>(), ["a", "gone"]);
+        // A pass that pre-filtered fewer lines loaded more records: the object counts as read so.
+        report.object_done("a", 12, 0);
+        let totals = report.totals();
+        assert_eq!((totals.objects, totals.records, totals.passed_over), (2, 17, 0));
+        // A problem a later pass finds anew is counted, though the object was done before.
+        report.problem("a", bad_line(9));
+        report.problem("a", Problem::object(ProblemKind::Unreadable { reason: "connection reset".into() }));
+        assert_eq!((report.totals().bad_lines, report.totals().bad_objects), (2, 2));
+        // An object whose bytes differ on a later pass is reported.
+        report.checksum("b", "01".into());
+        report.checksum("b", "02".into());
+        assert_eq!(report.totals().bad_objects, 3);
+        assert_eq!(report.damaged_objects().into_iter().collect::<Vec<_>>(), ["a", "b", "gone"]);
     }
 }
