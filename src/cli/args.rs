@@ -233,8 +233,9 @@ pub enum Command {
     /// HTML (self-contained: inline CSS and SVG charts, nothing fetched when it is viewed), JSON
     /// (every number the HTML shows) or Markdown: --format html|json|md, else what the --output
     /// name says (.html, .json, .md), else Markdown on a terminal and HTML otherwise. Coverage: the
-    /// hours without a single record (from --since, else the first record, to --until, else now
-    /// less 15 minutes for delivery, or the last record), interfaces with gaps or SKIPDATA, objects
+    /// hours without a single record (from --since, else the first record, to --until, else the
+    /// last whole hour before now less 15 minutes for delivery, or the last record), interfaces with
+    /// gaps, gone quiet or with SKIPDATA, objects
     /// delivered late, NODATA and SKIPDATA counts, and everything that could not be read. Rankings
     /// keep --limit rows (10); the detections take the thresholds below.
     ///

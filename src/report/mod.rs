@@ -132,8 +132,8 @@ pub struct Window {
     /// `--until`, if given.
     pub until: Option<String>,
     /// The hours whose coverage is reported: from the hour of `--since` (else of the first record's
-    /// end) to the hour of `--until` (else now less the delivery delay when `--since` is given, else
-    /// the last record's end).
+    /// end) to the hour of `--until` (else, when `--since` is given, the last whole hour before now
+    /// less the delivery delay; else the last record's end).
     pub hours_from: Option<String>,
     /// See `hours_from` (exclusive).
     pub hours_to: Option<String>,
@@ -529,8 +529,9 @@ impl Report {
 }
 
 /// The hours whose coverage is reported, `[from, to)` on hour boundaries: from `--since` (else the
-/// first hour with a record) to `--until` (else, with `--since`, now less the delivery delay; else
-/// the hour after the last with a record). `None` when there is neither a window nor a record.
+/// first hour with a record) to `--until` (else, with `--since`, the last whole hour before now less
+/// the delivery delay; else the hour after the last with a record). `None` without `--since` and
+/// without a record.
 fn coverage_hours(context: &Context, logged: &BTreeSet<i64>) -> Option<(i64, i64)> {
     let from = context.since.or_else(|| logged.first().copied())?.div_euclid(HOUR) * HOUR;
     let ceil = |t: i64| t.div_euclid(HOUR).saturating_add(i64::from(t.rem_euclid(HOUR) > 0)).saturating_mul(HOUR);
