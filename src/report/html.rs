@@ -134,12 +134,13 @@ pub fn render(report: &Report) -> String {
     html.push_str("<h2 id=\"coverage\">Coverage</h2>\n");
     let _ = writeln!(
         html,
-        "<p>{} of {} hours have records ({} to {}). NODATA records (an interface without traffic): {}. \
+        "<p>{} of {} hours have records ({} to {}). {} NODATA records (an interface without traffic): {}. \
          SKIPDATA records (flows AWS could not log): <b>{}</b>.</p>",
         c.hours_with_logs,
         c.hours,
         escape(report.window.hours_from.as_deref().unwrap_or("-")),
         escape(report.window.hours_to.as_deref().unwrap_or("-")),
+        escape(&report.records_span()),
         grouped(s.nodata.max(0) as u64),
         grouped(s.skipdata.max(0) as u64)
     );

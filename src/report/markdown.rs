@@ -64,7 +64,7 @@ pub fn render(report: &Report) -> String {
     }
 
     md.push_str("\n## Coverage\n\n");
-    let _ = writeln!(md, "{} of {} hours have records.\n", c.hours_with_logs, c.hours);
+    let _ = writeln!(md, "{} of {} hours have records. {}\n", c.hours_with_logs, c.hours, report.records_span());
     md.push_str("### Hours without logs\n\n");
     if c.gaps.is_empty() {
         md.push_str("None: every hour has records.\n");

@@ -510,6 +510,14 @@ impl Report {
         }
     }
 
+    /// The records' span, from the earliest start to the latest end.
+    fn records_span(&self) -> String {
+        match (&self.window.first_start, &self.window.last_end) {
+            (Some(first), Some(last)) => format!("The records span {first} to {last}."),
+            _ => "There are no records.".to_string(),
+        }
+    }
+
     /// `since to until` of the hours covered, or that there were no records.
     fn window_text(&self) -> String {
         match (&self.window.hours_from, &self.window.hours_to) {
