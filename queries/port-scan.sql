@@ -7,7 +7,7 @@
 -- param: probe_packets 3 A probe is a TCP or UDP flow of at most this many packets whose destination port is below its source port (the connecting side: a server's replies are not probes).
 -- kind: detection
 -- size: all
--- notes: One finding per source, over the windows in which it reached either threshold and the window either side of each (so that a scan across a window's edge is whole); its counts and --flows cover the probes of those windows. Recon:EC2/Portscan when it reached the port threshold, else Impact:EC2/PortSweep (one port on many hosts). Severity: low for a source on the internet (reconnaissance against you), medium for an instance that scans ports, high for one that sweeps hosts (GuardDuty's). The target is the host, or the hosts when there are at most three, else their count.
+-- notes: One finding per source, over the windows in which it reached either threshold and the window either side of each (so that a scan across a window's edge is whole); its counts and --flows cover the probes of those windows. Recon:EC2/Portscan when it reached the port threshold, else Impact:EC2/PortSweep (one port on many hosts). Severity: low for a source on the internet (reconnaissance against you), medium for an instance that scans ports, high for one that sweeps hosts (GuardDuty's). The target is the host, or the hosts when there are at most three, else their count. The port of a PortSweep finding is the port swept, when every probe counted was on it.
 WITH probes AS (
   SELECT * FROM flows WHERE protocol IN (6, 17) AND packets <= $probe_packets AND dstport < srcport
 )
@@ -25,12 +25,13 @@ SELECT CASE WHEN max(ports) >= $min_ports THEN 'Recon:EC2/Portscan' ELSE 'Impact
        CASE WHEN cardinality(array_distinct(flatten(array_agg(hosts)))) <= 3
             THEN array_to_string(array_sort(array_distinct(flatten(array_agg(hosts)))), ' ')
             ELSE concat(cardinality(array_distinct(flatten(array_agg(hosts)))), ' hosts') END AS target,
-       CAST(NULL AS INT) AS port,
+       CAST(CASE WHEN max(ports) < $min_ports AND min(low_port) = max(high_port) THEN min(low_port) END AS INT) AS port,
        min(first_seen) AS first_seen, max(last_seen) AS last_seen, sum(n) AS flows,
        sum(accepted) AS accepted, sum(rejected) AS rejected, sum(bytes) AS bytes, sum(packets) AS packets,
        concat(sum(n), ' probes, ', sum(rejected), ' rejected; at most ', max(ports), ' ports and ', max(cardinality(hosts)),
               ' hosts in one window of ', $window, ' s') AS evidence
 FROM (SELECT srcaddr, count(*) AS n, count(DISTINCT dstport) AS ports, array_agg(DISTINCT dstaddr) AS hosts,
+             min(dstport) AS low_port, max(dstport) AS high_port,
              min(start) AS first_seen, max("end") AS last_seen,
              count(*) FILTER (WHERE action = 'ACCEPT') AS accepted, count(*) FILTER (WHERE action = 'REJECT') AS rejected,
              sum(bytes) AS bytes, sum(packets) AS packets

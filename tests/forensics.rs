@@ -305,3 +305,34 @@ fn sweep_finds_the_ipv6_threat_and_the_one_inside_a_block() {
     assert_eq!(hits("198.51.100.128/25"), want(prober, "srcaddr", generate::PROBER));
     assert_eq!(rows.len(), v6 + prober);
 }
+
+/// A sweep of one port over many hosts is Impact:EC2/PortSweep, with the port it swept; an instance
+/// sweeping is high severity (GuardDuty's).
+#[test]
+fn a_port_sweep_names_its_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from(
+        "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n",
+    );
+    for host in 0..120 {
+        let start = 1_709_280_000 + host * 10;
+        text.push_str(&format!(
+            "2 111122223333 eni-0a1b2c3d4e5f60718 10.0.3.7 10.0.{}.{} {} 23 6 1 44 {start} {} REJECT OK\n",
+            1 + host / 100,
+            10 + host % 100,
+            40_000 + host,
+            start + 30
+        ));
+    }
+    std::fs::write(dir.path().join("sweep.log"), text).unwrap();
+    let path = dir.path().to_string_lossy().into_owned();
+    let (header, rows) = csv(&["detect", "port-scan", "--path", &path]);
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let row = &rows[0];
+    assert_eq!(
+        (&*row[col("finding")], &*row[col("severity")], &*row[col("source")], &*row[col("target")], &*row[col("port")]),
+        ("Impact:EC2/PortSweep", "high", "10.0.3.7", "120 hosts", "23")
+    );
+    assert_eq!(row[col("flows")], "120");
+}
