@@ -111,9 +111,14 @@ pub async fn execute(plan: Plan) -> anyhow::Result<Outcome> {
     if let Action::Report(format, args) = &plan.action {
         return report(&plan, (*format, args), sources, pruned, started).await;
     }
+    // The bar counts every pass over the logs: detections read them one after another.
+    let passes = match &plan.action {
+        Action::Detect { detections, .. } => detections.len().max(1) as u64,
+        _ => 1,
+    };
     let sources_size = (
         sources.iter().map(|s| s.listing.objects.len() as u64).sum::<u64>(),
-        sources.iter().flat_map(|s| &s.listing.objects).map(|o| o.size).sum::<u64>(),
+        sources.iter().flat_map(|s| &s.listing.objects).map(|o| o.size).sum::<u64>() * passes,
     );
     let listed: Vec<ObjectRef> = match plan.manifest {
         Some(_) => sources.iter().flat_map(|s| s.listing.objects.iter().cloned()).collect(),
