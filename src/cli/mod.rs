@@ -116,10 +116,8 @@ pub async fn execute(plan: Plan) -> anyhow::Result<Outcome> {
         Action::Detect { detections, .. } => detections.len().max(1) as u64,
         _ => 1,
     };
-    let sources_size = (
-        sources.iter().map(|s| s.listing.objects.len() as u64).sum::<u64>(),
-        sources.iter().flat_map(|s| &s.listing.objects).map(|o| o.size).sum::<u64>() * passes,
-    );
+    let stored: u64 = sources.iter().flat_map(|s| &s.listing.objects).map(|o| o.size).sum();
+    let sources_size = (sources.iter().map(|s| s.listing.objects.len() as u64).sum::<u64>(), stored * passes);
     let listed: Vec<ObjectRef> = match plan.manifest {
         Some(_) => sources.iter().flat_map(|s| s.listing.objects.iter().cloned()).collect(),
         None => Vec::new(),
@@ -163,6 +161,8 @@ pub async fn execute(plan: Plan) -> anyhow::Result<Outcome> {
         let _ = writeln!(err, "flowq: no flow of {entity} in what was read{why}");
     }
     if !plan.quiet {
+        // Over several passes the bytes fetched add up: the summary gives the objects' own.
+        let totals = if passes > 1 { ScanTotals { bytes: stored, ..totals } } else { totals };
         let _ = writeln!(err, "{}", summary(&totals, pruned));
     }
     if !plan.list_problems.is_empty() {
