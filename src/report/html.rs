@@ -226,7 +226,7 @@ fn table(html: &mut String, id: &str, table: &Table) {
                     " class=\"t\"".to_string()
                 }
                 (_, serde_json::Value::Number(_)) => " class=\"n\"".to_string(),
-                ("evidence" | "finding", _) => " class=\"w\"".to_string(),
+                ("evidence", _) => " class=\"w\"".to_string(),
                 _ => String::new(),
             };
             let exact = cell(column, value, true);
