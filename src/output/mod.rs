@@ -29,7 +29,7 @@ pub mod manifest;
 pub const TABLE_ROWS: usize = 200;
 
 /// Columns holding epoch seconds, shown as UTC times in the terminal table.
-const TIME_COLUMNS: &[&str] = &["start", "end", "first_seen", "last_seen", "delivered", "bucket"];
+pub(crate) const TIME_COLUMNS: &[&str] = &["start", "end", "first_seen", "last_seen", "delivered", "bucket"];
 
 /// An output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -164,7 +164,7 @@ pub fn render(report: &Report) -> String {
     );
     table(&mut html, "table-late", &c.late_objects);
     html.push_str("<h3>Not read</h3>\n");
-    if c.problems.is_empty() && c.skipped_lines + c.skipped_fields + c.skipped_objects == 0 {
+    if c.problems.is_empty() && c.skipped() == 0 {
         html.push_str("<p>Nothing: every line of every object was read.</p>\n");
     } else {
         let _ = write!(
@@ -222,9 +222,7 @@ fn table(html: &mut String, id: &str, table: &Table) {
                 ("severity", serde_json::Value::String(s)) => {
                     format!(" class=\"sev-{}\"", escape(&s.to_ascii_lowercase()))
                 }
-                (_, serde_json::Value::Number(_)) if super::TIME_COLUMNS.contains(&column.as_str()) => {
-                    " class=\"t\"".to_string()
-                }
+                (_, serde_json::Value::Number(_)) if super::is_time(column) => " class=\"t\"".to_string(),
                 (_, serde_json::Value::Number(_)) => " class=\"n\"".to_string(),
                 ("evidence", _) => " class=\"w\"".to_string(),
                 _ => String::new(),

@@ -80,7 +80,7 @@ pub fn render(report: &Report) -> String {
     );
     table(&mut md, &c.late_objects);
     md.push_str("\n### Not read\n\n");
-    if c.problems.is_empty() && c.skipped_lines + c.skipped_fields + c.skipped_objects == 0 {
+    if c.problems.is_empty() && c.skipped() == 0 {
         md.push_str("Nothing: every line of every object was read.\n");
     } else {
         let _ = writeln!(

@@ -216,6 +216,13 @@ pub struct Coverage {
     pub problems: Vec<String>,
 }
 
+impl Coverage {
+    /// Lines, header fields and objects that could not be read, in all.
+    fn skipped(&self) -> u64 {
+        self.skipped_lines + self.skipped_fields + self.skipped_objects
+    }
+}
+
 /// How one detection fared.
 #[derive(Debug, Clone, Serialize)]
 pub struct DetectionSummary {
@@ -469,7 +476,7 @@ impl Report {
         let count = |n: i64| grouped(n.max(0).unsigned_abs());
         let findings = self.detections.findings.rows.len() as i64;
         let silent = c.hours - c.hours_with_logs;
-        let skipped = c.skipped_lines + c.skipped_fields + c.skipped_objects;
+        let skipped = c.skipped();
         vec![
             ("findings", count(findings), findings > 0),
             ("records", count(s.records), false),
@@ -643,9 +650,14 @@ pub fn utc(seconds: i64) -> String {
         .map_or_else(|| seconds.to_string(), |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
 }
 
-/// Columns of the report's tables that hold epoch seconds.
-const TIME_COLUMNS: &[&str] =
-    &["start", "end", "first_seen", "last_seen", "first_start", "last_end", "first_end", "named_time", "hour"];
+/// Columns of the report's own tables that hold epoch seconds, besides those of every answer
+/// ([`crate::output::TIME_COLUMNS`]).
+const REPORT_TIME_COLUMNS: &[&str] = &["first_start", "last_end", "first_end", "named_time", "hour"];
+
+/// Whether `column` holds epoch seconds.
+fn is_time(column: &str) -> bool {
+    crate::output::TIME_COLUMNS.contains(&column) || REPORT_TIME_COLUMNS.contains(&column)
+}
 
 /// A cell as text: times as UTC, byte counts in binary units (with `exact` the number too), other
 /// numbers with thousands separators.
@@ -654,7 +666,7 @@ fn cell(column: &str, value: &Value, exact: bool) -> String {
         Value::Null => String::new(),
         Value::String(text) => text.clone(),
         Value::Number(n) => match n.as_i64() {
-            Some(seconds) if TIME_COLUMNS.contains(&column) => chrono::DateTime::from_timestamp(seconds, 0)
+            Some(seconds) if is_time(column) => chrono::DateTime::from_timestamp(seconds, 0)
                 .map_or_else(|| seconds.to_string(), |t| t.format("%Y-%m-%d %H:%M:%S").to_string()),
             Some(bytes) if column.ends_with("bytes") && bytes >= 0 => {
                 let human = human_bytes(bytes.unsigned_abs());
