@@ -373,14 +373,14 @@ async fn report(
     let findings = document.detections.findings.rows.len() as u64;
     let written = match &plan.output {
         Some(path) => {
-            write_file(path, async |out| {
+            write_file(path, plan.manifest.is_some(), async |out| {
                 out.write_all(text.as_bytes())?;
                 Ok(findings)
             })
             .await?
         }
         None => {
-            let mut out = Digesting::new(BufWriter::new(std::io::stdout()));
+            let mut out = Digesting::new(BufWriter::new(std::io::stdout()), plan.manifest.is_some());
             let done = out.write_all(text.as_bytes()).and_then(|()| out.flush());
             let pipe_closed = match done {
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => true,
@@ -567,9 +567,13 @@ async fn emit(
     bar: &indicatif::ProgressBar,
 ) -> anyhow::Result<Written> {
     match &plan.output {
-        Some(path) => write_file(path, async |out| Ok(output::write(stream, plan.format, out).await?)).await,
+        Some(path) => {
+            write_file(path, plan.manifest.is_some(), async |out| Ok(output::write(stream, plan.format, out).await?))
+                .await
+        }
         None => {
-            let mut out = Digesting::new(ClearsBar { bar: bar.clone(), out: BufWriter::new(std::io::stdout()) });
+            let out = ClearsBar { bar: bar.clone(), out: BufWriter::new(std::io::stdout()) };
+            let mut out = Digesting::new(out, plan.manifest.is_some());
             match output::write(stream, plan.format, &mut out).await {
                 Err(e) if e.is_broken_pipe() => {
                     let (bytes, sha256) = out.finish();
@@ -586,26 +590,27 @@ async fn emit(
     }
 }
 
-/// What was written: rows, bytes, and the bytes' SHA-256.
+/// What was written: rows, bytes, and the bytes' SHA-256 (computed only for a manifest).
 #[derive(Debug)]
 struct Written {
     rows: u64,
     bytes: u64,
-    sha256: String,
+    sha256: Option<String>,
     /// The reader of standard output closed it first (`| head`): rows are not counted.
     pipe_closed: bool,
 }
 
 /// Writes to `path` through a temporary file beside it, renamed into place only when `write` wrote
 /// the whole answer (and said how many rows): a failed run never leaves a half-written file that
-/// looks complete.
+/// looks complete. `hash`: compute the SHA-256 of what is written.
 async fn write_file(
     path: &Path,
+    hash: bool,
     write: impl AsyncFnOnce(&mut Digesting<BufWriter<File>>) -> anyhow::Result<u64>,
 ) -> anyhow::Result<Written> {
     let partial = partial_path(path);
     let file = File::create(&partial).with_context(|| format!("creating {}", partial.display()))?;
-    let mut out = Digesting::new(BufWriter::new(file));
+    let mut out = Digesting::new(BufWriter::new(file), hash);
     let written = match write(&mut out).await {
         Ok(rows) => out.flush().map(|()| rows).map_err(anyhow::Error::from),
         Err(e) => Err(e),
@@ -684,7 +689,7 @@ fn write_manifest(plan: &Plan, path: &Path, run: Run<'_>, written: &Written, out
             },
             rows: (!written.pipe_closed).then_some(written.rows),
             bytes: written.bytes,
-            sha256: written.sha256.clone(),
+            sha256: written.sha256.clone().context("the answer was not hashed for the manifest")?,
             pipe_closed: written.pipe_closed,
         },
         outcome: outcome.name().to_string(),

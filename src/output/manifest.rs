@@ -99,29 +99,32 @@ impl Manifest {
     }
 }
 
-/// A writer that counts and hashes what passes through it.
+/// A writer that counts what passes through it, and hashes it when asked (for a manifest: hashing
+/// costs about 5% of a query that writes hundreds of megabytes).
 pub struct Digesting<W> {
     inner: W,
-    sha256: Sha256,
+    sha256: Option<Sha256>,
     bytes: u64,
 }
 
 impl<W: Write> Digesting<W> {
-    /// Wraps `inner`.
-    pub fn new(inner: W) -> Self {
-        Digesting { inner, sha256: Sha256::new(), bytes: 0 }
+    /// Wraps `inner`; `hash`: also compute the SHA-256 of what is written.
+    pub fn new(inner: W, hash: bool) -> Self {
+        Digesting { inner, sha256: hash.then(Sha256::new), bytes: 0 }
     }
 
-    /// The bytes written and their SHA-256 (hex).
-    pub fn finish(self) -> (u64, String) {
-        (self.bytes, hex(&self.sha256.finalize()))
+    /// The bytes written and, when asked for, their SHA-256 (hex).
+    pub fn finish(self) -> (u64, Option<String>) {
+        (self.bytes, self.sha256.map(|sha256| hex(&sha256.finalize())))
     }
 }
 
 impl<W: Write> Write for Digesting<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let n = self.inner.write(buf)?;
-        self.sha256.update(&buf[..n]);
+        if let Some(sha256) = &mut self.sha256 {
+            sha256.update(&buf[..n]);
+        }
         self.bytes += n as u64;
         Ok(n)
     }
@@ -143,10 +146,13 @@ mod tests {
 
     #[test]
     fn digests_what_passes_through() {
-        let mut out = Digesting::new(Vec::new());
+        let mut out = Digesting::new(Vec::new(), true);
         out.write_all(b"abc").unwrap();
         let (bytes, sha256) = out.finish();
         assert_eq!(bytes, 3);
-        assert_eq!(sha256, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(sha256.as_deref(), Some("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
+        let mut out = Digesting::new(Vec::new(), false);
+        out.write_all(b"abc").unwrap();
+        assert_eq!(out.finish(), (3, None));
     }
 }
