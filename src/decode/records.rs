@@ -640,13 +640,15 @@ impl FlowDecoder {
             ));
             return;
         }
-        self.numbers.clear();
-        for (pos, &(start, end)) in self.spans.iter().enumerate() {
-            let kind = format.kinds[pos];
-            let number = match kind {
+        // One pass over the fields in step, without bounds checks: the format has one kind and one
+        // `parse` flag per field, and the field count was checked above.
+        self.numbers.resize(self.spans.len(), None);
+        let fields = self.spans.iter().zip(&format.kinds).zip(&self.parse).zip(&mut self.numbers);
+        for (pos, (((&(start, end), &kind), &parse), number)) in fields.enumerate() {
+            let value = match kind {
                 FieldKind::Text => Ok(None),
                 // A field no column needs is only checked, which is cheaper than parsing it.
-                _ if !self.parse[pos] => {
+                _ if !parse => {
                     if is_int(bytes, start, end, kind) {
                         Ok(None)
                     } else {
@@ -655,8 +657,8 @@ impl FlowDecoder {
                 }
                 _ => parse_int(&bytes[start..end], kind),
             };
-            match number {
-                Ok(number) => self.numbers.push(number),
+            match value {
+                Ok(value) => *number = value,
                 Err(()) => {
                     let problem = ProblemKind::InvalidNumber {
                         column: format.columns[pos].clone(),
