@@ -259,6 +259,8 @@ impl FlowDecoderBuilder {
             numbers: Vec::new(),
             problems: Vec::new(),
             parse: Vec::new(),
+            tested: Vec::new(),
+            deferred: Vec::new(),
             needles: self.prefilter.needles.iter().map(|n| memmem::Finder::new(n).into_owned()).collect(),
             next_hits: vec![None; self.prefilter.needles.len()],
             conditions: self.prefilter.conditions,
@@ -302,6 +304,11 @@ pub struct FlowDecoder {
     /// Per field position of the current format: whether some column needs its value (numeric
     /// fields no column needs are checked, not parsed).
     parse: Vec<bool>,
+    /// Per field position: whether a pre-filter condition tests it.
+    tested: Vec<bool>,
+    /// The numeric fields a column needs and no condition tests, by position: under conditions,
+    /// parsed only for the lines that meet them.
+    deferred: Vec<usize>,
     needles: Vec<memmem::Finder<'static>>,
     /// Per needle, during one `decode` call: `None` = not searched yet, `Some(None)` = not in the
     /// rest of the buffer, `Some(Some(at))` = next found at `at`.
@@ -608,6 +615,7 @@ impl FlowDecoder {
                 self.parse[pos] = true;
             }
         }
+        self.tested = vec![false; format.columns.len()];
         self.bound_conditions = self
             .conditions
             .iter()
@@ -616,10 +624,14 @@ impl FlowDecoder {
                     .filter_map(|(name, values)| {
                         let pos = format.columns.iter().position(|c| c == name)?;
                         self.parse[pos] = true;
+                        self.tested[pos] = true;
                         Some((pos, values.clone()))
                     })
                     .collect()
             })
+            .collect();
+        self.deferred = (0..format.columns.len())
+            .filter(|&pos| self.parse[pos] && !self.tested[pos] && format.kinds[pos] != FieldKind::Text)
             .collect();
         self.format = Some(format);
     }
@@ -640,14 +652,17 @@ impl FlowDecoder {
             ));
             return;
         }
-        // One pass over the fields in step, without bounds checks: the format has one kind and one
-        // `parse` flag per field, and the field count was checked above.
+        // The fields in step, without bounds checks: the format has one kind and one flag per field,
+        // and the field count was checked above. Under pre-filter conditions, the first pass parses
+        // only the fields they test and checks the others (cheaper than parsing them); the values a
+        // column needs are parsed after, only for the lines that meet the conditions.
+        let conditional = !self.bound_conditions.is_empty();
+        let first = if conditional { &self.tested } else { &self.parse };
         self.numbers.resize(self.spans.len(), None);
-        let fields = self.spans.iter().zip(&format.kinds).zip(&self.parse).zip(&mut self.numbers);
+        let fields = self.spans.iter().zip(&format.kinds).zip(first).zip(&mut self.numbers);
         for (pos, (((&(start, end), &kind), &parse), number)) in fields.enumerate() {
             let value = match kind {
                 FieldKind::Text => Ok(None),
-                // A field no column needs is only checked, which is cheaper than parsing it.
                 _ if !parse => {
                     if is_int(bytes, start, end, kind) {
                         Ok(None)
@@ -660,10 +675,7 @@ impl FlowDecoder {
             match value {
                 Ok(value) => *number = value,
                 Err(()) => {
-                    let problem = ProblemKind::InvalidNumber {
-                        column: format.columns[pos].clone(),
-                        value: quote(&text[start..end]),
-                    };
+                    let problem = invalid_number(format, pos, &text[start..end]);
                     self.problems.push(Problem::at_line(self.line_no, problem));
                     return;
                 }
@@ -677,6 +689,20 @@ impl FlowDecoder {
         if !meets {
             self.passed_over += 1;
             return;
+        }
+        if conditional {
+            for &pos in &self.deferred {
+                let (start, end) = self.spans[pos];
+                // Checked by the first pass, which accepts exactly what `parse_int` does.
+                match parse_int(&bytes[start..end], format.kinds[pos]) {
+                    Ok(value) => self.numbers[pos] = value,
+                    Err(()) => {
+                        let problem = invalid_number(format, pos, &text[start..end]);
+                        self.problems.push(Problem::at_line(self.line_no, problem));
+                        return;
+                    }
+                }
+            }
         }
         for column in &mut self.columns {
             match (&column.binding, &mut column.builder) {
@@ -711,6 +737,11 @@ impl FlowDecoder {
         let value = quote(&String::from_utf8_lossy(&bytes[start..end]));
         self.problems.push(Problem::at_line(self.line_no, ProblemKind::NotUtf8 { column, value }));
     }
+}
+
+/// The problem of field `pos` of `format`, whose `value` is not a number of its kind.
+fn invalid_number(format: &Format, pos: usize, value: &str) -> ProblemKind {
+    ProblemKind::InvalidNumber { column: format.columns[pos].clone(), value: quote(value) }
 }
 
 /// Whether a line may be a header, which changes how the lines after it are read: its first field
