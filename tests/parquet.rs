@@ -80,6 +80,7 @@ fn the_copy_is_hive_partitioned_sorted_by_time_and_keeps_provenance() {
     let files = parquet_files(out.path());
     assert!(files.len() >= 6, "{files:?}");
     let mut total = 0;
+    let (mut addressed_files, mut unaddressed_files) = (0, 0);
     for file in &files {
         let relative = file.strip_prefix(out.path()).unwrap().to_string_lossy().into_owned();
         let parts: Vec<&str> = relative.split('/').collect();
@@ -92,9 +93,18 @@ fn the_copy_is_hive_partitioned_sorted_by_time_and_keeps_provenance() {
             "--path",
             path,
             "sql",
-            r#"SELECT account_id, region, to_char(to_timestamp("start"), '%Y-%m-%d') AS d, "start", source, line FROM flows"#,
+            r#"SELECT account_id, region, to_char(to_timestamp("start"), '%Y-%m-%d') AS d, "start", source, line, srcaddr
+               FROM flows"#,
         ]);
-        assert_eq!(header, ["account_id", "region", "d", "start", "source", "line"]);
+        assert_eq!(header, ["account_id", "region", "d", "start", "source", "line", "srcaddr"]);
+        // The records without addresses (NODATA, SKIPDATA) are in files of their own.
+        let addressed = rows.iter().filter(|row| !row[6].is_empty()).count();
+        assert!(addressed == 0 || addressed == rows.len(), "{relative}: {addressed} of {} have addresses", rows.len());
+        if addressed == 0 {
+            unaddressed_files += 1;
+        } else {
+            addressed_files += 1;
+        }
         let mut last = i64::MIN;
         for row in &rows {
             if row[3].is_empty() {
@@ -110,6 +120,7 @@ fn the_copy_is_hive_partitioned_sorted_by_time_and_keeps_provenance() {
         total += rows.len();
     }
     assert_eq!(total, reference_corpus(&fixtures().join("AWSLogs")).len());
+    assert!(addressed_files > 0 && unaddressed_files > 0, "{addressed_files} and {unaddressed_files}");
     // The state file and the lock are hidden: flowq (like Spark and Hive) skips them.
     assert!(out.path().join(".flowq-convert.json").is_file());
 }
