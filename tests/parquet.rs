@@ -118,6 +118,16 @@ fn the_copy_is_hive_partitioned_sorted_by_time_and_keeps_provenance() {
             assert!(row[5].parse::<u64>().unwrap() >= 1);
         }
         total += rows.len();
+        // `line` and `bytes` are delta-encoded rather than dictionary-encoded.
+        let reader = parquet::file::reader::SerializedFileReader::new(std::fs::File::open(file).unwrap()).unwrap();
+        let metadata = parquet::file::reader::FileReader::metadata(&reader);
+        for group in metadata.row_groups() {
+            for chunk in group.columns() {
+                let delta = chunk.encodings().any(|e| e == parquet::basic::Encoding::DELTA_BINARY_PACKED);
+                let name = chunk.column_path().string();
+                assert_eq!(delta, name == "line" || name == "bytes", "{relative}: {name}");
+            }
+        }
     }
     assert_eq!(total, reference_corpus(&fixtures().join("AWSLogs")).len());
     assert!(addressed_files > 0 && unaddressed_files > 0, "{addressed_files} and {unaddressed_files}");

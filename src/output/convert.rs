@@ -4,9 +4,10 @@
 //! Layout under the output folder: `account_id=…/region=…/date=YYYY-MM-DD/part-<run>-<n>.parquet`
 //! (the `start` date, UTC; a missing value is `__HIVE_DEFAULT_PARTITION__`). Every file holds every
 //! `flows` column, the partition values too, plus `source` and `line`: the object and line each
-//! record came from. Files are zstd-compressed, in row groups of [`ROW_GROUP_ROWS`], sorted by
-//! `start`, with page statistics, so readers skip what a time filter rules out. The records without
-//! addresses (NODATA, SKIPDATA) are in files of their own (see [`write_partitions`]).
+//! record came from. Files are zstd-compressed (`line` and `bytes` delta-encoded), in row groups of
+//! [`ROW_GROUP_ROWS`], sorted by `start`, with page statistics, so readers skip what a time filter
+//! rules out. The records without addresses (NODATA, SKIPDATA) are in files of their own (see
+//! [`write_partitions`]).
 //!
 //! A run writes into a hidden staging folder, then commits by replacing the state file
 //! ([`STATE_FILE`]: every converted object with its ETag or size and modification time, and every
@@ -24,7 +25,7 @@ use std::sync::Arc;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int64Array, RecordBatch, StringViewArray, new_null_array};
 use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef};
 use datafusion::parquet::arrow::ArrowWriter;
-use datafusion::parquet::basic::{Compression, ZstdLevel};
+use datafusion::parquet::basic::{Compression, Encoding, ZstdLevel};
 use datafusion::parquet::file::metadata::{KeyValue, SortingColumn};
 use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use datafusion::parquet::schema::types::ColumnPath;
@@ -43,6 +44,10 @@ pub const ROW_GROUP_ROWS: usize = 1 << 20;
 const FILE_ROWS: usize = 16 * ROW_GROUP_ROWS;
 /// The address columns, which get bloom filters.
 const ADDRESSES: &[&str] = &["srcaddr", "dstaddr", "pkt_srcaddr", "pkt_dstaddr"];
+/// The integer columns with too many distinct values for a dictionary, which are delta-encoded:
+/// written plain, zstd had 4-8x their packed size to decompress on every read (`top-talkers` on 40 M
+/// records 1.01 -> 0.79 s, `ssh-rdp` 3.26 -> 2.98 s; the copy 410 -> 323 MiB).
+const DELTA: &[&str] = &["line", "bytes"];
 /// The bloom filters' false-positive rate (each is sized for a row group's rows, then folded down to
 /// its distinct addresses).
 const BLOOM_FPP: f64 = 0.01;
@@ -396,6 +401,11 @@ fn writer_properties(start: usize) -> Result<WriterProperties, ConvertError> {
         p.set_column_bloom_filter_enabled(column.clone(), true)
             .set_column_bloom_filter_max_ndv(column.clone(), ROW_GROUP_ROWS as u64)
             .set_column_bloom_filter_fpp(column, BLOOM_FPP)
+    });
+    let properties = DELTA.iter().fold(properties, |p, column| {
+        let column = ColumnPath::from(*column);
+        p.set_column_dictionary_enabled(column.clone(), false)
+            .set_column_encoding(column, Encoding::DELTA_BINARY_PACKED)
     });
     Ok(properties
         .set_key_value_metadata(Some(vec![KeyValue::new(
