@@ -93,10 +93,11 @@ fn the_copy_is_hive_partitioned_sorted_by_time_and_keeps_provenance() {
             "--path",
             path,
             "sql",
-            r#"SELECT account_id, region, to_char(to_timestamp("start"), '%Y-%m-%d') AS d, "start", source, line, srcaddr
+            r#"SELECT account_id, region, to_char(to_timestamp("start"), '%Y-%m-%d') AS d, "start", source, line, srcaddr,
+                      "end"
                FROM flows"#,
         ]);
-        assert_eq!(header, ["account_id", "region", "d", "start", "source", "line", "srcaddr"]);
+        assert_eq!(header, ["account_id", "region", "d", "start", "source", "line", "srcaddr", "end"]);
         // The records without addresses (NODATA, SKIPDATA) are in files of their own.
         let addressed = rows.iter().filter(|row| !row[6].is_empty()).count();
         assert!(addressed == 0 || addressed == rows.len(), "{relative}: {addressed} of {} have addresses", rows.len());
@@ -105,23 +106,33 @@ fn the_copy_is_hive_partitioned_sorted_by_time_and_keeps_provenance() {
         } else {
             addressed_files += 1;
         }
-        let mut last = i64::MIN;
+        // In the listings' order: start, end (nulls last), source, line.
+        let mut last = None;
         for row in &rows {
             if row[3].is_empty() {
                 continue;
             }
             assert_eq!((row[0].as_str(), row[1].as_str(), row[2].as_str()), (account, region, date), "{relative}");
-            let start: i64 = row[3].parse().unwrap();
-            assert!(start >= last, "{relative}: not sorted by start");
-            last = start;
+            let number = |v: &str| if v.is_empty() { i64::MAX } else { v.parse::<i64>().unwrap() };
+            let key = (number(&row[3]), number(&row[7]), row[4].clone(), number(&row[5]));
+            assert!(last.as_ref().is_none_or(|last| *last < key), "{relative}: {last:?} before {key:?}");
+            last = Some(key);
             assert!(row[4].starts_with("fixtures/AWSLogs/"), "{}", row[4]);
             assert!(row[5].parse::<u64>().unwrap() >= 1);
         }
         total += rows.len();
-        // `line` and `bytes` are delta-encoded rather than dictionary-encoded.
+        // Its footer says so; `line` and `bytes` are delta-encoded rather than dictionary-encoded.
         let reader = parquet::file::reader::SerializedFileReader::new(std::fs::File::open(file).unwrap()).unwrap();
         let metadata = parquet::file::reader::FileReader::metadata(&reader);
         for group in metadata.row_groups() {
+            let descr = metadata.file_metadata().schema_descr();
+            let sorting: Vec<String> = group
+                .sorting_columns()
+                .unwrap()
+                .iter()
+                .map(|c| descr.column(c.column_idx as usize).name().to_string())
+                .collect();
+            assert_eq!(sorting, ["start", "end", "source", "line"], "{relative}");
             for chunk in group.columns() {
                 let delta = chunk.encodings().any(|e| e == parquet::basic::Encoding::DELTA_BINARY_PACKED);
                 let name = chunk.column_path().string();
@@ -133,6 +144,49 @@ fn the_copy_is_hive_partitioned_sorted_by_time_and_keeps_provenance() {
     assert!(addressed_files > 0 && unaddressed_files > 0, "{addressed_files} and {unaddressed_files}");
     // The state file and the lock are hidden: flowq (like Spark and Hive) skips them.
     assert!(out.path().join(".flowq-convert.json").is_file());
+}
+
+/// A listing merges the copy's files, each already in its order (`start, end, source, line`),
+/// rather than sorting every row; a file with `source` and `line` whose footer does not say it is in
+/// that order (an older flowq's copy) is sorted, with the same answer.
+#[test]
+fn listings_merge_the_copy_in_order_and_sort_only_files_that_are_not() {
+    let out = tempfile::tempdir().unwrap();
+    convert(&[FIXTURES], out.path());
+    let plan = |path: &str| {
+        let sql = r#"EXPLAIN SELECT * FROM flows WHERE dstport = 22 ORDER BY "start", "end", source, line"#;
+        csv(&["--path", path, "sql", sql]).1.concat().join("\n")
+    };
+    let merged = plan(out.path().to_str().unwrap());
+    assert!(merged.contains("SortPreservingMergeExec") && !merged.contains("SortExec:"), "{merged}");
+
+    let everything = r#"SELECT "start", "end", source, line, srcaddr FROM flows ORDER BY "start", "end", source, line"#;
+    let (header, rows) = csv(&["--path", FIXTURES, "sql", everything]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("unsorted.parquet");
+    let column = |i: usize| rows.iter().rev().map(move |row| Some(row[i].as_str()).filter(|v| !v.is_empty()));
+    let number = |i: usize| -> ArrayRef {
+        Arc::new(column(i).map(|v| v.map(|v| v.parse::<i64>().unwrap())).collect::<Int64Array>())
+    };
+    let text = |i: usize| -> ArrayRef { Arc::new(column(i).collect::<StringArray>()) };
+    let fields: Vec<Field> = header
+        .iter()
+        .map(|name| {
+            let kind = if name == "source" || name == "srcaddr" { DataType::Utf8 } else { DataType::Int64 };
+            Field::new(name, kind, true)
+        })
+        .collect();
+    let batch =
+        RecordBatch::try_new(Arc::new(Schema::new(fields)), vec![number(0), number(1), text(2), number(3), text(4)])
+            .unwrap();
+    let mut writer =
+        parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&file).unwrap(), batch.schema(), None).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+    let file = file.to_str().unwrap();
+    let sorted = plan(file);
+    assert!(sorted.contains("SortExec:"), "{sorted}");
+    assert_eq!(csv(&["--path", file, "sql", everything]), (header, rows));
 }
 
 #[test]
@@ -163,6 +217,9 @@ fn reruns_convert_only_new_objects() {
 
     let count = |path: &str| csv(&["--path", path, "sql", "SELECT COUNT(*) AS n, SUM(bytes) AS b FROM flows"]).1;
     assert_eq!(count(out.path().to_str().unwrap()), count(logs_arg));
+    // The runs' files together still list in order.
+    let listing = |path: &str| csv(&["--path", path, "rejected"]);
+    assert_eq!(listing(out.path().to_str().unwrap()), listing(logs_arg));
 }
 
 #[test]

@@ -5,9 +5,9 @@
 //! (the `start` date, UTC; a missing value is `__HIVE_DEFAULT_PARTITION__`). Every file holds every
 //! `flows` column, the partition values too, plus `source` and `line`: the object and line each
 //! record came from. Files are zstd-compressed (`line` and `bytes` delta-encoded), in row groups of
-//! [`ROW_GROUP_ROWS`], sorted by `start`, with page statistics, so readers skip what a time filter
-//! rules out. The records without addresses (NODATA, SKIPDATA) are in files of their own (see
-//! [`write_partitions`]).
+//! [`ROW_GROUP_ROWS`], sorted in the listings' order ([`SORTED_BY`], which the footer declares), with
+//! page statistics, so readers skip what a time filter rules out and list without sorting. The
+//! records without addresses (NODATA, SKIPDATA) are in files of their own (see [`write_partitions`]).
 //!
 //! A run writes into a hidden staging folder, then commits by replacing the state file
 //! ([`STATE_FILE`]: every converted object with its ETag or size and modification time, and every
@@ -32,6 +32,8 @@ use datafusion::parquet::schema::types::ColumnPath;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
+use crate::table::SORTED_BY;
+
 /// The state file in the output folder.
 pub const STATE_FILE: &str = ".flowq-convert.json";
 /// The lock file that keeps two runs from writing one folder at once.
@@ -55,9 +57,10 @@ const BLOOM_FPP: f64 = 0.01;
 const NULL_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
 
 /// The order of what is converted: by partition, the records with addresses before those without
-/// (NODATA, SKIPDATA: see [`write_partitions`]), then time (a sort reads all its input before its
-/// first row, so every problem of the scan is known when writing begins).
-pub const ORDER: &str = r#"ORDER BY account_id, region, srcaddr IS NULL, "start", source, line"#;
+/// (NODATA, SKIPDATA: see [`write_partitions`]), then in the listings' order, [`SORTED_BY`] (a sort
+/// reads all its input before its first row, so every problem of the scan is known when writing
+/// begins).
+pub const ORDER: &str = r#"ORDER BY account_id, region, srcaddr IS NULL, "start", "end", source, line"#;
 
 /// The columns every copy carries even when no format names them: the partition values (which may
 /// come from object keys), the time it is sorted by, and where each record came from.
@@ -315,7 +318,7 @@ pub async fn write_partitions(
     let column = |name: &str| schema.index_of(name).map_err(datafusion::error::DataFusionError::from);
     let (account, region, start, source, srcaddr) =
         (column("account_id")?, column("region")?, column("start")?, column("source")?, column("srcaddr")?);
-    let properties = writer_properties(start)?;
+    let properties = writer_properties(&schema)?;
     let mut written = Written::default();
     let mut first = true;
     let mut open: Option<OpenFile> = None;
@@ -388,13 +391,20 @@ fn widen(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, Convert
     Ok(RecordBatch::try_new(Arc::clone(schema), columns)?)
 }
 
-fn writer_properties(start: usize) -> Result<WriterProperties, ConvertError> {
-    let start = i32::try_from(start).unwrap_or(i32::MAX);
+fn writer_properties(schema: &Schema) -> Result<WriterProperties, ConvertError> {
+    // The `flows` columns are all flat, so a column's index is its leaf's.
+    let sorting = SORTED_BY
+        .iter()
+        .map(|name| {
+            let column_idx = i32::try_from(schema.index_of(name)?).unwrap_or(i32::MAX);
+            Ok(SortingColumn { column_idx, descending: false, nulls_first: false })
+        })
+        .collect::<Result<Vec<_>, datafusion::arrow::error::ArrowError>>()?;
     let properties = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(3)?))
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_statistics_enabled(EnabledStatistics::Page)
-        .set_sorting_columns(Some(vec![SortingColumn { column_idx: start, descending: false, nulls_first: false }]));
+        .set_sorting_columns(Some(sorting));
     // Bloom filters on the addresses: `ip`, `--ip` and sweeps skip the row groups without theirs.
     let properties = ADDRESSES.iter().fold(properties, |p, column| {
         let column = ColumnPath::from(*column);

@@ -36,7 +36,9 @@ use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
 pub use cidr::{CidrContains, IsInternal};
 pub use ioc::IocHits;
 pub use object_time::ObjectTime;
-pub use parquet::{ParquetFlows, ParquetKind, ParquetObject, digest, is_parquet, read_footers};
+pub use parquet::{
+    ParquetFlows, ParquetKind, ParquetObject, SORTED_BY, SortedRowGroup, digest, is_parquet, read_footers,
+};
 pub use report::{MAX_LISTED_PROBLEMS, ObjectProblem, ScanReport, ScanTotals};
 pub use scan::{DecodeOptions, StrictError};
 use scan::{FlowsSource, ObjectInfo};

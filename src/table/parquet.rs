@@ -12,6 +12,10 @@
 //!   every record, which the table keeps, so evidence read from a copy names the original.
 //!
 //! A column the object lacks is null; a column of another type is cast to the `flows` type.
+//!
+//! A copy whose footers say its files are in the listings' order ([`SORTED_BY`]) is scanned as
+//! chains of row groups that each are in that order (see `ParquetFlows::ordered_groups`), so a
+//! listing merges them instead of sorting every row.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -19,17 +23,22 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use datafusion::arrow::array::Array;
+use datafusion::arrow::compute::SortOptions;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef};
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::config::TableParquetOptions;
+use datafusion::common::stats::Precision;
 use datafusion::common::tree_node::{Transformed, TransformedResult, TreeNode};
-use datafusion::common::{DFSchema, Result, ScalarValue};
+use datafusion::common::{ColumnStatistics, DFSchema, Result, ScalarValue, Statistics};
 use datafusion::datasource::TableType;
 use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::object_store::ObjectStoreUrl;
 use datafusion::datasource::physical_plan::parquet::CachedParquetFileReaderFactory;
 use datafusion::datasource::physical_plan::parquet::metadata::DFParquetMetadata;
-use datafusion::datasource::physical_plan::{FileScanConfigBuilder, ParquetFileReaderFactory, ParquetSource};
+use datafusion::datasource::physical_plan::{
+    FileGroup, FileScanConfigBuilder, ParquetFileReaderFactory, ParquetSource,
+};
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::datasource::table_schema::TableSchema;
 use datafusion::execution::cache::cache_manager::FileMetadataCache;
@@ -37,9 +46,12 @@ use datafusion::functions::core::expr_fn::coalesce;
 use datafusion::logical_expr::utils::conjunction;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, col};
 use datafusion::parquet::arrow::arrow_reader::ArrowReaderOptions;
+use datafusion::parquet::arrow::arrow_reader::statistics::StatisticsConverter;
 use datafusion::parquet::arrow::async_reader::AsyncFileReader;
-use datafusion::parquet::file::metadata::ParquetMetaData;
+use datafusion::parquet::arrow::parquet_to_arrow_schema;
+use datafusion::parquet::file::metadata::{ParquetMetaData, RowGroupMetaData};
 use datafusion::physical_expr::expressions::Column;
+use datafusion::physical_expr::{LexOrdering, PhysicalSortExpr};
 use datafusion::physical_expr_adapter::{
     DefaultPhysicalExprAdapterFactory, PhysicalExprAdapter, PhysicalExprAdapterFactory,
 };
@@ -55,6 +67,15 @@ use super::report::ScanReport;
 use super::{file_groups, object_meta, object_path};
 use crate::decode::{self, LINE_COLUMN, Problem, ProblemKind, SOURCE_COLUMN};
 use crate::source::ObjectRef;
+
+/// The columns `flowq convert` sorts each file by (ascending, nulls last) and says so in its footer's
+/// `sorting_columns`: the listings' order, so that a copy can be read in it without sorting.
+pub const SORTED_BY: [&str; 4] = ["start", "end", "source", "line"];
+
+/// At most this many partitions are merged to read converted objects in the listings' order without
+/// sorting them: each holds one row group of the columns read at a time (a few MiB of flowq's
+/// 1 M-row groups). Objects that overlap in time more deeply (many accounts and regions) are sorted.
+const MERGED_STREAMS: usize = 16;
 
 /// The hidden columns of AWS's Parquet objects that hold what their key says.
 const KEY_ACCOUNT: &str = "__flowq_key_account_id";
@@ -85,6 +106,79 @@ pub struct ParquetObject {
     pub columns: Vec<String>,
     /// Its rows.
     pub rows: u64,
+    /// For a converted object whose footer says it is in the listings' order (flowq convert since
+    /// it wrote `sorting_columns` of [`SORTED_BY`]), its row groups' spans of that order.
+    pub sorted: Option<Vec<SortedRowGroup>>,
+}
+
+/// A row group of an object in the listings' order ([`SORTED_BY`]), as its footer describes it.
+#[derive(Debug, Clone)]
+pub struct SortedRowGroup {
+    /// Where its first page begins: a scan of the byte range `offset..offset + 1` reads only it.
+    offset: u64,
+    rows: u64,
+    /// The smallest and largest `start` (it has no null one).
+    start: (i64, i64),
+    /// The smallest and the largest value of each column of [`SORTED_BY`], as stored.
+    min: Vec<ScalarValue>,
+    max: Vec<ScalarValue>,
+}
+
+/// The row groups of `footer`, if they all say they are sorted by [`SORTED_BY`] (ascending, nulls
+/// last) and their statistics give every bound of those columns, and `start` has no nulls.
+fn sorted_row_groups(footer: &ParquetMetaData) -> Option<Vec<SortedRowGroup>> {
+    let file = footer.file_metadata();
+    let descr = file.schema_descr();
+    let in_order = |group: &RowGroupMetaData| {
+        group.sorting_columns().is_some_and(|columns| {
+            columns.len() == SORTED_BY.len()
+                && columns.iter().zip(SORTED_BY).all(|(c, name)| {
+                    let leaf = usize::try_from(c.column_idx).ok().filter(|&i| i < descr.num_columns());
+                    leaf.is_some_and(|i| descr.column(i).name() == name) && !c.descending && !c.nulls_first
+                })
+        })
+    };
+    let groups = footer.row_groups();
+    if groups.is_empty() || !groups.iter().all(in_order) {
+        return None;
+    }
+    let schema = parquet_to_arrow_schema(descr, file.key_value_metadata()).ok()?;
+    let mut bounds = Vec::with_capacity(SORTED_BY.len());
+    for name in SORTED_BY {
+        let statistics = StatisticsConverter::try_new(name, &schema, descr).ok()?;
+        bounds.push((statistics.row_group_mins(groups).ok()?, statistics.row_group_maxes(groups).ok()?));
+    }
+    let start_nulls = StatisticsConverter::try_new("start", &schema, descr).ok()?.row_group_null_counts(groups).ok()?;
+    let mut sorted = Vec::with_capacity(groups.len());
+    for (i, group) in groups.iter().enumerate() {
+        if start_nulls.is_null(i) || start_nulls.value(i) != 0 {
+            return None;
+        }
+        let mut min = Vec::with_capacity(SORTED_BY.len());
+        let mut max = Vec::with_capacity(SORTED_BY.len());
+        for (mins, maxes) in &bounds {
+            let (low, high) = (ScalarValue::try_from_array(mins, i).ok()?, ScalarValue::try_from_array(maxes, i).ok()?);
+            if low.is_null() || high.is_null() {
+                return None;
+            }
+            min.push(low);
+            max.push(high);
+        }
+        let start = match (&min[0], &max[0]) {
+            (ScalarValue::Int64(Some(low)), ScalarValue::Int64(Some(high))) => (*low, *high),
+            _ => return None,
+        };
+        let first = group.column(0);
+        let offset = first.dictionary_page_offset().unwrap_or_else(|| first.data_page_offset());
+        sorted.push(SortedRowGroup {
+            offset: u64::try_from(offset).ok()?,
+            rows: u64::try_from(group.num_rows()).ok()?,
+            start,
+            min,
+            max,
+        });
+    }
+    Some(sorted)
 }
 
 /// Reads the footer of every object into DataFusion's footer cache (so the scan does not fetch it
@@ -115,6 +209,7 @@ pub async fn read_footers(
                         kind: if converted { ParquetKind::Converted } else { ParquetKind::Delivered },
                         columns,
                         rows: u64::try_from(file.num_rows()).unwrap_or(0),
+                        sorted: if converted { sorted_row_groups(&footer) } else { None },
                     }
                 });
                 (object, read)
@@ -226,6 +321,72 @@ impl ParquetFlows {
         ParquetFlows { table_schema, kind, store_url, objects, report }
     }
 
+    /// The row groups of objects in the listings' order as at least `n` partitions that DataFusion
+    /// merges in that order rather than sorting them, with that ordering; None unless every object
+    /// is in it ([`ParquetObject::sorted`]) and [`MERGED_STREAMS`] partitions suffice.
+    ///
+    /// Each partition is a chain of row groups whose `start` ranges follow one another without
+    /// meeting, so it is in order too (the ranges are strictly apart: rows with the same `start`
+    /// are all in one row group of the chain, whatever their other columns). Row groups are taken
+    /// by their first `start`, each into the chain with the fewest rows that it can follow, so the
+    /// partitions hold about as many rows each (an aggregate keeps every core busy); a new chain
+    /// is begun only when none can take it (row groups that overlap in time: other accounts and
+    /// regions, the records without addresses, later runs). Each row group is a byte range of its
+    /// object with the statistics of its sort columns, by which DataFusion checks the order.
+    fn ordered_groups(&self, n: usize) -> Option<(Vec<FileGroup>, LexOrdering)> {
+        let schema = self.table_schema.table_schema();
+        let mut groups: Vec<(&ParquetObject, &SortedRowGroup)> = Vec::new();
+        for object in &self.objects {
+            groups.extend(object.sorted.as_ref()?.iter().map(|group| (object, group)));
+        }
+        groups.sort_by(|(a, x), (b, y)| {
+            x.start.0.cmp(&y.start.0).then_with(|| a.object.name.cmp(&b.object.name)).then(x.offset.cmp(&y.offset))
+        });
+        let columns: Vec<(usize, &DataType)> = SORTED_BY
+            .iter()
+            .map(|name| schema.index_of(name).ok().map(|i| (i, schema.field(i).data_type())))
+            .collect::<Option<_>>()?;
+        // Each chain: its rows, the last `start` of its last row group, its row groups.
+        let mut chains: Vec<(u64, i64, Vec<PartitionedFile>)> = (0..n.max(1)).map(|_| (0, 0, Vec::new())).collect();
+        for (object, group) in groups {
+            let mut statistics = Statistics::new_unknown(schema);
+            statistics.num_rows = Precision::Inexact(usize::try_from(group.rows).ok()?);
+            for (k, &(i, data_type)) in columns.iter().enumerate() {
+                statistics.column_statistics[i] = ColumnStatistics::new_unknown()
+                    .with_min_value(Precision::Inexact(group.min[k].cast_to(data_type).ok()?))
+                    .with_max_value(Precision::Inexact(group.max[k].cast_to(data_type).ok()?));
+            }
+            let offset = i64::try_from(group.offset).ok()?;
+            let file = PartitionedFile::new_from_meta(object_meta(&object.object))
+                .with_range(offset, offset + 1)
+                .with_statistics(Arc::new(statistics));
+            let fits = chains
+                .iter()
+                .enumerate()
+                .filter(|(_, chain)| chain.2.is_empty() || chain.1 < group.start.0)
+                .min_by_key(|(_, chain)| chain.0);
+            let chain = match fits {
+                Some((i, _)) => i,
+                None if chains.len() < MERGED_STREAMS => {
+                    chains.push((0, 0, Vec::new()));
+                    chains.len() - 1
+                }
+                None => return None,
+            };
+            let chain = &mut chains[chain];
+            chain.0 += group.rows;
+            chain.1 = group.start.1;
+            chain.2.push(file);
+        }
+        let ordering = LexOrdering::new(columns.iter().map(|&(i, _)| {
+            let column = Arc::new(Column::new(schema.field(i).name(), i));
+            PhysicalSortExpr::new(column, SortOptions { descending: false, nulls_first: false })
+        }))?;
+        let groups: Vec<FileGroup> =
+            chains.into_iter().filter(|chain| !chain.2.is_empty()).map(|chain| FileGroup::new(chain.2)).collect();
+        (!groups.is_empty()).then_some((groups, ordering))
+    }
+
     /// The `flows` columns named in `columns`, in that order. For AWS's Parquet, `account_id` and
     /// `region` take the object key's value where the record has none (its format lacks the field),
     /// as for text objects.
@@ -284,9 +445,20 @@ impl TableProvider for ParquetFlows {
             // `rejected-tcp` (a fifth of the rows pass) took 1.6x as long filtered so.
             source = source.with_predicate(state.create_physical_expr(hint, &schema)?).with_pushdown_filters(true);
         }
+        let partitions = state.config().target_partitions();
+        if let Some((groups, ordering)) = self.ordered_groups(partitions) {
+            let config = FileScanConfigBuilder::new(self.store_url.clone(), Arc::new(source))
+                .with_file_groups(groups)
+                .with_output_ordering(vec![ordering])
+                .with_limit(limit)
+                .with_projection_indices(projection.cloned())?
+                .with_expr_adapter(Some(Arc::new(SpellingAdapterFactory)))
+                .build();
+            return Ok(DataSourceExec::from_data_source(config));
+        }
         let delivered = self.kind == ParquetKind::Delivered;
         let objects: Vec<ObjectRef> = self.objects.iter().map(|o| o.object.clone()).collect();
-        let groups = file_groups(&objects, state.config().target_partitions(), |object| {
+        let groups = file_groups(&objects, partitions, |object| {
             let file = PartitionedFile::new_from_meta(object_meta(object));
             if delivered {
                 file.with_partition_values(vec![
@@ -435,5 +607,88 @@ impl PhysicalExprAdapter for SpellingAdapter {
             .data()?
         };
         self.inner.rewrite(expr)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// A converted object whose row groups span these `start`s, ten rows each.
+    fn object(name: &str, starts: &[(i64, i64)]) -> ParquetObject {
+        let groups = starts.iter().zip(0u64..).map(|(&(low, high), i)| SortedRowGroup {
+            offset: 4 + 1000 * i,
+            rows: 10,
+            start: (low, high),
+            min: vec![ScalarValue::from(low), ScalarValue::from(low), ScalarValue::from("a"), ScalarValue::from(1i64)],
+            max: vec![
+                ScalarValue::from(high),
+                ScalarValue::from(high + 60),
+                ScalarValue::from("z"),
+                ScalarValue::from(9i64),
+            ],
+        });
+        ParquetObject {
+            object: ObjectRef {
+                name: name.to_string(),
+                location: name.to_string(),
+                size: 1000 * starts.len() as u64,
+                key: Default::default(),
+                etag: None,
+                modified: None,
+            },
+            kind: ParquetKind::Converted,
+            columns: Vec::new(),
+            rows: 10 * starts.len() as u64,
+            sorted: Some(groups.collect()),
+        }
+    }
+
+    /// The `start` spans of each partition's row groups, if the objects can be read in order.
+    fn chains(objects: Vec<ParquetObject>, n: usize) -> Option<Vec<Vec<(i64, i64)>>> {
+        let report = Arc::new(ScanReport::default());
+        let table = ParquetFlows::new(ObjectStoreUrl::local_filesystem(), ParquetKind::Converted, objects, &[], report);
+        let start = table.schema().index_of("start").unwrap();
+        let (groups, ordering) = table.ordered_groups(n)?;
+        assert_eq!(ordering.len(), SORTED_BY.len());
+        let bound = |value: &Precision<ScalarValue>| match value.get_value() {
+            Some(ScalarValue::Int64(Some(v))) => *v,
+            other => panic!("{other:?}"),
+        };
+        Some(
+            groups
+                .iter()
+                .map(|group| {
+                    group
+                        .iter()
+                        .map(|file| {
+                            let column = &file.statistics.as_ref().unwrap().column_statistics[start];
+                            (bound(&column.min_value), bound(&column.max_value))
+                        })
+                        .collect()
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn row_groups_are_chained_apart_in_time_and_spread_over_the_partitions() {
+        // Consecutive row groups that share a second (10, 20) cannot follow one another.
+        let one = chains(vec![object("a", &[(0, 10), (10, 20), (20, 30), (31, 40)])], 2).unwrap();
+        assert_eq!(one, [vec![(0, 10), (20, 30)], vec![(10, 20), (31, 40)]]);
+        // Two accounts at the same time, one partition asked for: two chains.
+        let two = chains(vec![object("a", &[(0, 10), (11, 20)]), object("b", &[(0, 10), (11, 20)])], 1).unwrap();
+        assert_eq!(two, [vec![(0, 10), (11, 20)], vec![(0, 10), (11, 20)]]);
+    }
+
+    #[test]
+    fn objects_overlapping_too_deeply_or_not_in_order_are_sorted_instead() {
+        let deep: Vec<ParquetObject> = (0..=MERGED_STREAMS).map(|i| object(&format!("o{i}"), &[(0, 100)])).collect();
+        assert_eq!(chains(deep.clone(), 2), None);
+        assert!(chains(deep[..MERGED_STREAMS].to_vec(), 2).is_some());
+        let mut unordered = object("b", &[(0, 10)]);
+        unordered.sorted = None;
+        assert_eq!(chains(vec![object("a", &[(0, 10)]), unordered], 2), None);
     }
 }
