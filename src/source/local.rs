@@ -52,14 +52,16 @@ struct Walk {
 }
 
 impl Walk {
+    /// Visits a path named on the command line, or a link met in a folder: resolved in full.
     fn visit(&mut self, path: &Path) {
-        let (canonical, meta) = match fs::canonicalize(path).and_then(|c| fs::metadata(&c).map(|m| (c, m))) {
-            Ok(found) => found,
-            Err(err) => {
-                self.unreadable.push((path.display().to_string(), err.to_string()));
-                return;
-            }
-        };
+        match fs::canonicalize(path).and_then(|c| fs::metadata(&c).map(|m| (c, m))) {
+            Ok((canonical, meta)) => self.add(path, canonical, &meta),
+            Err(err) => self.unreadable.push((path.display().to_string(), err.to_string())),
+        }
+    }
+
+    /// Adds the file or walks the folder at `path`, whose canonical path is `canonical`.
+    fn add(&mut self, path: &Path, canonical: PathBuf, meta: &fs::Metadata) {
         if !self.seen.insert(canonical.clone()) {
             return;
         }
@@ -72,19 +74,27 @@ impl Walk {
             self.files.push((path.to_path_buf(), canonical, meta.len(), modified));
             return;
         }
-        let entries =
-            fs::read_dir(path).and_then(|dir| dir.map(|e| e.map(|e| e.path())).collect::<Result<Vec<_>, _>>());
-        match entries {
-            Ok(mut entries) => {
-                entries.sort();
-                for entry in entries {
-                    let hidden = entry.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'));
-                    if !hidden {
-                        self.visit(&entry);
-                    }
-                }
+        let entries = fs::read_dir(path).and_then(|dir| dir.collect::<Result<Vec<_>, _>>());
+        let mut entries = match entries {
+            Ok(entries) => entries,
+            Err(err) => return self.unreadable.push((path.display().to_string(), err.to_string())),
+        };
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            let (name, path) = (entry.file_name(), entry.path());
+            if name.to_string_lossy().starts_with('.') {
+                continue;
             }
-            Err(err) => self.unreadable.push((path.display().to_string(), err.to_string())),
+            // Only a link needs resolving: any other entry of a canonical folder is canonical as it
+            // is named (resolving every file cost a system call per part of its path).
+            let found = entry
+                .file_type()
+                .and_then(|kind| if kind.is_symlink() { Ok(None) } else { entry.metadata().map(Some) });
+            match found {
+                Ok(Some(meta)) => self.add(&path, canonical.join(&name), &meta),
+                Ok(None) => self.visit(&path),
+                Err(err) => self.unreadable.push((path.display().to_string(), err.to_string())),
+            }
         }
     }
 }
