@@ -39,8 +39,9 @@ gen() { # folder, objects, records per object
 gen "$data/big" 200 200000
 gen "$data/small" 4000 500
 
-# flowq's own Parquet copy of the big corpus, made again when the corpus is newer.
-if [[ ! $data/big-parquet/.complete -nt $data/big/.complete ]]; then
+# flowq's own Parquet copy of the big corpus, made again when the corpus or flowq is newer (the
+# copy's layout is flowq's to change).
+if [[ ! $data/big-parquet/.complete -nt $data/big/.complete || target/release/flowq -nt $data/big-parquet/.complete ]]; then
     rm -rf "$data/big-parquet"
     echo "converting $data/big to Parquet" >&2
     target/release/flowq --path "$data/big" convert --out "$data/big-parquet" --quiet
