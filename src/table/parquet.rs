@@ -446,32 +446,29 @@ impl TableProvider for ParquetFlows {
             source = source.with_predicate(state.create_physical_expr(hint, &schema)?).with_pushdown_filters(true);
         }
         let partitions = state.config().target_partitions();
-        if let Some((groups, ordering)) = self.ordered_groups(partitions) {
-            let config = FileScanConfigBuilder::new(self.store_url.clone(), Arc::new(source))
-                .with_file_groups(groups)
-                .with_output_ordering(vec![ordering])
-                .with_limit(limit)
-                .with_projection_indices(projection.cloned())?
-                .with_expr_adapter(Some(Arc::new(SpellingAdapterFactory)))
-                .build();
-            return Ok(DataSourceExec::from_data_source(config));
-        }
-        let delivered = self.kind == ParquetKind::Delivered;
-        let objects: Vec<ObjectRef> = self.objects.iter().map(|o| o.object.clone()).collect();
-        let groups = file_groups(&objects, partitions, |object| {
-            let file = PartitionedFile::new_from_meta(object_meta(object));
-            if delivered {
-                file.with_partition_values(vec![
-                    ScalarValue::Utf8View(Some(object.name.clone())),
-                    ScalarValue::Utf8View(object.key.account.clone()),
-                    ScalarValue::Utf8View(object.key.region.clone()),
-                ])
-            } else {
-                file
+        let (groups, orderings) = match self.ordered_groups(partitions) {
+            Some((groups, ordering)) => (groups, vec![ordering]),
+            None => {
+                let delivered = self.kind == ParquetKind::Delivered;
+                let objects: Vec<ObjectRef> = self.objects.iter().map(|o| o.object.clone()).collect();
+                let groups = file_groups(&objects, partitions, |object| {
+                    let file = PartitionedFile::new_from_meta(object_meta(object));
+                    if delivered {
+                        file.with_partition_values(vec![
+                            ScalarValue::Utf8View(Some(object.name.clone())),
+                            ScalarValue::Utf8View(object.key.account.clone()),
+                            ScalarValue::Utf8View(object.key.region.clone()),
+                        ])
+                    } else {
+                        file
+                    }
+                });
+                (groups, Vec::new())
             }
-        });
+        };
         let config = FileScanConfigBuilder::new(self.store_url.clone(), Arc::new(source))
             .with_file_groups(groups)
+            .with_output_ordering(orderings)
             .with_limit(limit)
             .with_projection_indices(projection.cloned())?
             .with_expr_adapter(Some(Arc::new(SpellingAdapterFactory)))
