@@ -189,6 +189,24 @@ fn listings_merge_the_copy_in_order_and_sort_only_files_that_are_not() {
     assert_eq!(csv(&["--path", file, "sql", everything]), (header, rows));
 }
 
+/// A limit on a merged listing is pushed into the scan, and DataFusion then let the scan's
+/// partitions take files from one another, out of order: the first rows were wrong.
+#[test]
+fn a_limit_takes_the_first_rows_of_the_copy_in_order() {
+    let out = tempfile::tempdir().unwrap();
+    convert(&[FIXTURES], out.path());
+    let copy = out.path().to_str().unwrap();
+    let first =
+        r#"SELECT "start", "end", source, line, srcaddr FROM flows ORDER BY "start", "end", source, line LIMIT 7"#;
+    let (header, rows) = csv(&["--path", copy, "sql", first]);
+    assert_eq!(rows.len(), 7);
+    assert_eq!((header, rows), csv(&["--path", FIXTURES, "sql", first]));
+    let listing = ["ssh-rdp", "--limit", "5"];
+    let (_, rows) = csv(&[&["--path", copy][..], &listing].concat());
+    assert_eq!(rows.len(), 5);
+    assert_eq!(csv(&[&["--path", copy][..], &listing].concat()), csv(&[&["--path", FIXTURES][..], &listing].concat()));
+}
+
 #[test]
 fn reruns_convert_only_new_objects() {
     let input = tempfile::tempdir().unwrap();

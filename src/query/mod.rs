@@ -5,6 +5,7 @@
 //! as placeholders (`$cidr`, `$ports`): nothing a user types is ever pasted into SQL text.
 
 mod catalog;
+mod ordered_scans;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use datafusion::datasource::MemTable;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::FunctionRegistry;
 use datafusion::execution::SendableRecordBatchStream;
+use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
@@ -220,7 +222,14 @@ impl Engine {
             runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(limit)));
         }
         let runtime = runtime.build_arc()?;
-        let ctx = SessionContext::new_with_config_rt(config, runtime);
+        // After DataFusion's own rules, which push limits into scans.
+        let state = SessionStateBuilder::new()
+            .with_config(config)
+            .with_runtime_env(runtime)
+            .with_default_features()
+            .with_physical_optimizer_rule(Arc::new(ordered_scans::OrderedScans))
+            .build();
+        let ctx = SessionContext::new_with_state(state);
         ctx.register_udf(ScalarUDF::from(CidrContains::new()));
         ctx.register_udf(ScalarUDF::from(IsInternal::default()));
         ctx.register_udf(ScalarUDF::from(Spread::new()));
