@@ -159,6 +159,8 @@ fn listings_merge_the_copy_in_order_and_sort_only_files_that_are_not() {
     };
     let merged = plan(out.path().to_str().unwrap());
     assert!(merged.contains("SortPreservingMergeExec") && !merged.contains("SortExec:"), "{merged}");
+    // Every input of the merge reads ahead on its own task.
+    assert!(merged.contains("ReadAheadExec"), "{merged}");
 
     let everything = r#"SELECT "start", "end", source, line, srcaddr FROM flows ORDER BY "start", "end", source, line"#;
     let (header, rows) = csv(&["--path", FIXTURES, "sql", everything]);

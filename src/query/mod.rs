@@ -6,6 +6,7 @@
 
 mod catalog;
 mod ordered_scans;
+mod read_ahead;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -222,12 +223,13 @@ impl Engine {
             runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(limit)));
         }
         let runtime = runtime.build_arc()?;
-        // After DataFusion's own rules, which push limits into scans.
+        // After DataFusion's own rules, which push limits into scans and place the merges.
         let state = SessionStateBuilder::new()
             .with_config(config)
             .with_runtime_env(runtime)
             .with_default_features()
             .with_physical_optimizer_rule(Arc::new(ordered_scans::OrderedScans))
+            .with_physical_optimizer_rule(Arc::new(read_ahead::ReadAhead))
             .build();
         let ctx = SessionContext::new_with_state(state);
         ctx.register_udf(ScalarUDF::from(CidrContains::new()));
