@@ -8,9 +8,26 @@ fn main() -> ExitCode {
     match cli::run() {
         Ok(outcome) => ExitCode::from(outcome.code()),
         Err(err) => {
-            eprintln!("flowq: error: {err:#}");
+            eprintln!("flowq: error: {}", message(&err));
             let usage = err.downcast_ref::<cli::UsageError>().is_some();
             ExitCode::from(if usage { cli::EXIT_USAGE } else { cli::EXIT_FAILED })
         }
     }
+}
+
+/// The error and its causes, each cause left out when the messages before it already say it:
+/// DataFusion's wrappers (`External error: …`) repeat their source's text.
+fn message(err: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if message.contains(&text) {
+            continue;
+        }
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&text);
+    }
+    message
 }

@@ -268,7 +268,7 @@ fn strict_fails_on_the_first_problem() {
         .arg(dir.path())
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("--strict stops at the first problem"));
+        .stderr(predicate::str::contains("--strict stops at the first problem").count(1));
 }
 
 #[test]
