@@ -5,12 +5,13 @@
 
 mod common;
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Int32Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
-use common::{csv, files_under, fixtures, flowq, reference_corpus, reference_read, text_of};
+use common::{csv, files_under, fixtures, flowq, parse_csv, reference_corpus, reference_read, text_of};
 
 const FIXTURES: &str = "fixtures/AWSLogs";
 
@@ -429,6 +430,87 @@ fn a_damaged_parquet_object_is_reported_by_name() {
     assert_eq!(run.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains(&format!("{}: ", bad.display())), "{stderr}");
     assert!(stderr.contains("not a readable Parquet file"), "{stderr}");
+}
+
+/// A copy's object damaged part-way (its footer whole) is reported by name, as a damaged text
+/// object is: the rows it gave before the damage and every other object's rows are kept, and the
+/// summary counts only the rows read. `--strict` and `convert` stop there instead.
+#[test]
+fn a_parquet_object_damaged_part_way_is_reported_and_the_rest_is_read() {
+    let clean = tempfile::tempdir().unwrap();
+    convert(&[FIXTURES], clean.path());
+    let mut files = parquet_files(clean.path());
+    files.sort_by_key(|f| std::fs::metadata(f).unwrap().len());
+    let largest = files.last().unwrap().clone();
+    let damaged = tempfile::tempdir().unwrap();
+    for file in &files {
+        let to = damaged.path().join(file.strip_prefix(clean.path()).unwrap());
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(file, to).unwrap();
+    }
+    // Bytes flipped through the first half of the file (its data pages); the footer is at the end.
+    let bad = damaged.path().join(largest.strip_prefix(clean.path()).unwrap());
+    let mut bytes = std::fs::read(&bad).unwrap();
+    let half = bytes.len() / 2;
+    for i in (100..half).step_by(97) {
+        bytes[i] ^= 0x5a;
+    }
+    std::fs::write(&bad, bytes).unwrap();
+
+    let everything = "SELECT * FROM flows";
+    // Each row by its original object and line, which the copy keeps.
+    let keys = |(header, rows): (Vec<String>, Vec<Vec<String>>)| -> Vec<(String, String)> {
+        let at = |name: &str| header.iter().position(|h| h == name).unwrap();
+        let (source, line) = (at("source"), at("line"));
+        rows.into_iter().map(|row| (row[source].clone(), row[line].clone())).collect()
+    };
+    let all: BTreeSet<_> =
+        keys(csv(&["--path", clean.path().to_str().unwrap(), "sql", everything])).into_iter().collect();
+    let in_bad: BTreeSet<_> =
+        keys(csv(&["--path", largest.to_str().unwrap(), "sql", everything])).into_iter().collect();
+    let run = flowq()
+        .args(["--path", damaged.path().to_str().unwrap(), "sql", everything, "--format", "csv"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains(&format!("{}: damaged object", bad.display())), "{stderr}");
+    let read = keys(parse_csv(&String::from_utf8(run.stdout).unwrap()));
+    let kept: BTreeSet<_> = read.iter().cloned().collect();
+    assert_eq!(kept.len(), read.len(), "a row read twice");
+    assert!(kept.is_subset(&all));
+    assert!(all.difference(&in_bad).all(|row| kept.contains(row)), "another object's rows were lost");
+    assert!(in_bad.difference(&kept).next().is_some(), "the damage was not met");
+    assert!(stderr.contains(&format!(", {} records;", read.len())), "{stderr}");
+
+    let run = flowq()
+        .args(["--path", damaged.path().to_str().unwrap(), "--strict", "sql", everything, "--format", "csv"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    let error = stderr.lines().find(|l| l.starts_with("flowq: error:")).unwrap();
+    assert!(error.contains(&format!("{}: damaged object", bad.display())), "{stderr}");
+    assert_eq!(error.matches("--strict stops at the first problem").count(), 1, "{stderr}");
+
+    // `convert` stops, and writes nothing: the rows read before the damage name their original
+    // objects, so they could not be left out.
+    let out = tempfile::tempdir().unwrap();
+    let (code, stderr) = convert_status(&[damaged.path().to_str().unwrap()], &out.path().join("copy"));
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{}: could not be read whole, which stops the conversion", bad.display())),
+        "{stderr}"
+    );
+    assert!(parquet_files(out.path()).is_empty());
+
+    // An error of the query's own, here in a filter the reader evaluates, is not the object's.
+    let failing =
+        "SELECT COUNT(*) FROM flows WHERE cidr_contains(srcaddr, '192.0.2.200/32') AND CAST(action AS INT) = 1";
+    let run = flowq().args(["--path", clean.path().to_str().unwrap(), "sql", failing]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("Cannot cast string 'ACCEPT'") && !stderr.contains("damaged"), "{stderr}");
 }
 
 /// AWS's Parquet in the default format has no region field: like a text object, a record takes the

@@ -300,7 +300,8 @@ impl Engine {
             for kind in [ParquetKind::Delivered, ParquetKind::Converted] {
                 let objects: Vec<ParquetObject> = parquet.iter().filter(|o| o.kind == kind).cloned().collect();
                 if !objects.is_empty() {
-                    let table = ParquetFlows::new(url.clone(), kind, objects, &extra, Arc::clone(&report));
+                    let table =
+                        ParquetFlows::new(url.clone(), kind, objects, &extra, Arc::clone(&report), options.clone());
                     let select = table.select(&columns);
                     frames.push(ctx.read_table(Arc::new(table))?.select(select)?);
                 }

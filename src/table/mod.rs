@@ -10,6 +10,7 @@ mod cidr;
 mod ioc;
 mod object_time;
 mod parquet;
+mod parquet_damage;
 mod prefilter;
 mod report;
 mod scan;

@@ -62,9 +62,10 @@ use futures::future::BoxFuture;
 use object_store::{ObjectStore, ObjectStoreExt};
 use sha2::{Digest, Sha256};
 
+use super::parquet_damage::Reporting;
 use super::prefilter;
 use super::report::ScanReport;
-use super::{file_groups, object_meta, object_path};
+use super::{DecodeOptions, file_groups, object_meta, object_path};
 use crate::decode::{self, LINE_COLUMN, Problem, ProblemKind, SOURCE_COLUMN};
 use crate::source::ObjectRef;
 
@@ -289,6 +290,8 @@ pub struct ParquetFlows {
     store_url: ObjectStoreUrl,
     objects: Vec<ParquetObject>,
     report: Arc<ScanReport>,
+    /// Whether a damaged object stops the query (`strict`, `complete`).
+    options: DecodeOptions,
 }
 
 impl ParquetFlows {
@@ -300,6 +303,7 @@ impl ParquetFlows {
         objects: Vec<ParquetObject>,
         extra: &[String],
         report: Arc<ScanReport>,
+        options: DecodeOptions,
     ) -> Self {
         // Every column read from a file may be null: `line` of a copy of AWS's Parquet is.
         let nullable = |f: &FieldRef| Arc::new(f.as_ref().clone().with_nullable(true));
@@ -318,7 +322,7 @@ impl ParquetFlows {
                 TableSchema::builder(Arc::new(Schema::new(fields))).with_table_partition_cols(partitions).build()
             }
         };
-        ParquetFlows { table_schema, kind, store_url, objects, report }
+        ParquetFlows { table_schema, kind, store_url, objects, report, options }
     }
 
     /// The row groups of objects in the listings' order as at least `n` partitions that DataFusion
@@ -422,17 +426,16 @@ impl TableProvider for ParquetFlows {
         let store = state.runtime_env().object_store(&self.store_url)?;
         let options =
             TableParquetOptions { global: state.config_options().execution.parquet.clone(), ..Default::default() };
+        let objects: Arc<HashMap<String, (String, u64)>> = Arc::new(
+            self.objects.iter().map(|o| (o.object.location.clone(), (o.object.name.clone(), o.rows))).collect(),
+        );
         let readers = CountingReaders {
             inner: CachedParquetFileReaderFactory::new(
                 store,
                 state.runtime_env().cache_manager.get_file_metadata_cache(),
             ),
             report: Arc::clone(&self.report),
-            objects: self
-                .objects
-                .iter()
-                .map(|o| (o.object.location.clone(), (o.object.name.clone(), o.rows)))
-                .collect(),
+            objects: Arc::clone(&objects),
         };
         let mut source = ParquetSource::new(self.table_schema.clone())
             .with_table_parquet_options(options)
@@ -466,6 +469,7 @@ impl TableProvider for ParquetFlows {
                 (groups, Vec::new())
             }
         };
+        let source = Reporting::new(Arc::new(source), objects, Arc::clone(&self.report), &self.options);
         let config = FileScanConfigBuilder::new(self.store_url.clone(), Arc::new(source))
             .with_file_groups(groups)
             .with_output_ordering(orderings)
@@ -498,7 +502,7 @@ struct CountingReaders {
     inner: CachedParquetFileReaderFactory,
     report: Arc<ScanReport>,
     /// Each object's name and rows (from its footer), by location.
-    objects: HashMap<String, (String, u64)>,
+    objects: Arc<HashMap<String, (String, u64)>>,
 }
 
 impl ParquetFileReaderFactory for CountingReaders {
@@ -645,7 +649,14 @@ mod tests {
     /// The `start` spans of each partition's row groups, if the objects can be read in order.
     fn chains(objects: Vec<ParquetObject>, n: usize) -> Option<Vec<Vec<(i64, i64)>>> {
         let report = Arc::new(ScanReport::default());
-        let table = ParquetFlows::new(ObjectStoreUrl::local_filesystem(), ParquetKind::Converted, objects, &[], report);
+        let table = ParquetFlows::new(
+            ObjectStoreUrl::local_filesystem(),
+            ParquetKind::Converted,
+            objects,
+            &[],
+            report,
+            DecodeOptions::default(),
+        );
         let start = table.schema().index_of("start").unwrap();
         let (groups, ordering) = table.ordered_groups(n)?;
         assert_eq!(ordering.len(), SORTED_BY.len());

@@ -98,6 +98,18 @@ impl ScanReport {
         }
     }
 
+    /// Counts `object`, which was counted whole when it was opened (a Parquet object, from its
+    /// footer) and then found damaged after `records` of its records, as having loaded only those.
+    /// An object not counted yet stays counted by its problem only.
+    pub fn object_cut_short(&self, object: &str, records: u64) {
+        let mut done = self.done.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(counted) = done.get_mut(object).filter(|counted| counted.0 > records) {
+            self.records.fetch_sub(counted.0 - records, Ordering::Relaxed);
+            self.passed_over.fetch_sub(counted.1, Ordering::Relaxed);
+            *counted = (records, 0);
+        }
+    }
+
     /// Counts stored bytes as they arrive (for progress as well as the summary).
     pub fn bytes_read(&self, bytes: u64) {
         self.bytes.fetch_add(bytes, Ordering::Relaxed);
@@ -219,5 +231,10 @@ mod tests {
         report.checksum("b", "02".into());
         assert_eq!(report.totals().bad_objects, 3);
         assert_eq!(report.damaged_objects().into_iter().collect::<Vec<_>>(), ["a", "b", "gone"]);
+        // An object found damaged after 4 of its records counts those only; one never opened, none.
+        report.object_cut_short("b", 4);
+        report.object_cut_short("gone", 4);
+        let totals = report.totals();
+        assert_eq!((totals.objects, totals.records, totals.passed_over), (2, 16, 0));
     }
 }
