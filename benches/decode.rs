@@ -92,12 +92,15 @@ fn benches(c: &mut Criterion) {
     let all: Vec<&str> = all.iter().map(String::as_str).collect();
     let all = projection(&all);
     let top_talkers = projection(&["srcaddr", "dstaddr", "packets", "bytes"]);
+    // `SELECT *`: every table column, most of which the default format does not have (null).
+    let table = file_schema(&[]);
     let rows = RECORDS as usize;
 
     let mut group = c.benchmark_group("decode");
     group.throughput(Throughput::Bytes(object.text.len() as u64));
     group.sample_size(20);
     group.bench_function("text/all-14-columns", |b| b.iter(|| assert_eq!(decode_text(&all, &object.text), rows)));
+    group.bench_function("text/every-table-column", |b| b.iter(|| assert_eq!(decode_text(&table, &object.text), rows)));
     group.bench_function("text/top-talkers-columns", |b| {
         b.iter(|| assert_eq!(decode_text(&top_talkers, &object.text), rows))
     });

@@ -22,7 +22,10 @@
 
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Int32Builder, Int64Builder, RecordBatch, RecordBatchOptions, StringViewBuilder};
+use arrow::array::{
+    ArrayBuilder, ArrayRef, Int32Builder, Int64Builder, RecordBatch, RecordBatchOptions, StringViewBuilder,
+    new_null_array,
+};
 use arrow::datatypes::SchemaRef;
 use arrow::error::ArrowError;
 use memchr::{memchr, memchr_iter, memmem, memrchr};
@@ -110,6 +113,22 @@ impl Builder {
         }
     }
 
+    fn len(&self) -> usize {
+        match self {
+            Builder::Int32(b) => b.len(),
+            Builder::Int64(b) => b.len(),
+            Builder::Text(b) => b.len(),
+        }
+    }
+
+    fn append_nulls(&mut self, n: usize) {
+        match self {
+            Builder::Int32(b) => b.append_nulls(n),
+            Builder::Int64(b) => b.append_nulls(n),
+            Builder::Text(b) => (0..n).for_each(|_| b.append_null()),
+        }
+    }
+
     /// The column built so far; the builder is left empty, ready for `capacity` more rows.
     fn finish(&mut self, capacity: usize) -> ArrayRef {
         match self {
@@ -128,6 +147,17 @@ struct Column {
     name: String,
     builder: Builder,
     binding: Binding,
+}
+
+impl Column {
+    /// Whether the current format gives this column values (a field, the line number, the key's
+    /// value); the others are null.
+    fn bound(&self) -> bool {
+        matches!(
+            (&self.binding, &self.builder),
+            (Binding::Field(_), _) | (Binding::Line, Builder::Int64(_)) | (Binding::Constant(_), Builder::Text(_))
+        )
+    }
 }
 
 /// Builds a [`FlowDecoder`].
@@ -249,6 +279,7 @@ impl FlowDecoderBuilder {
             unknown_columns: self.unknown_columns,
             complete: self.complete,
             columns,
+            unbound_rows: 0,
             format: None,
             rows: 0,
             records: 0,
@@ -292,6 +323,11 @@ pub struct FlowDecoder {
     /// Every header field must be a built column (see [`FlowDecoderBuilder::with_complete`]).
     complete: bool,
     columns: Vec<Column>,
+    /// Records loaded since the bindings last changed or the batch was flushed, which the columns
+    /// the format gives no values ([`Column::bound`]) are owed as nulls: given in one go when the
+    /// bindings change, and at a flush (a column bound to nothing for a whole batch becomes one null
+    /// array, without its builder).
+    unbound_rows: usize,
     format: Option<Format>,
     rows: usize,
     records: u64,
@@ -479,10 +515,21 @@ impl FlowDecoder {
         if self.rows == 0 {
             return Ok(None);
         }
-        let arrays: Vec<ArrayRef> =
-            self.columns.iter_mut().map(|column| column.builder.finish(self.batch_size)).collect();
+        let mut arrays: Vec<ArrayRef> = Vec::with_capacity(self.columns.len());
+        for (i, column) in self.columns.iter_mut().enumerate() {
+            let bound = column.bound();
+            arrays.push(if !bound && column.builder.len() == 0 {
+                new_null_array(self.schema.field(i).data_type(), self.rows)
+            } else {
+                if !bound {
+                    column.builder.append_nulls(self.unbound_rows);
+                }
+                column.builder.finish(self.batch_size)
+            });
+        }
         let options = RecordBatchOptions::new().with_row_count(Some(self.rows));
         self.rows = 0;
+        self.unbound_rows = 0;
         RecordBatch::try_new_with_options(Arc::clone(&self.schema), arrays, &options).map(Some)
     }
 
@@ -597,6 +644,11 @@ impl FlowDecoder {
     }
 
     fn bind(&mut self, format: Format) {
+        // The rows loaded under the bindings that end here.
+        for column in self.columns.iter_mut().filter(|column| !column.bound()) {
+            column.builder.append_nulls(self.unbound_rows);
+        }
+        self.unbound_rows = 0;
         for column in &mut self.columns {
             column.binding = if column.name == LINE_COLUMN {
                 Binding::Line
@@ -717,11 +769,11 @@ impl FlowDecoder {
                 }
                 (Binding::Line, Builder::Int64(b)) => b.append_value(self.line_no as i64),
                 (Binding::Constant(value), Builder::Text(b)) => b.append_value(value.as_ref()),
-                (_, Builder::Int32(b)) => b.append_null(),
-                (_, Builder::Int64(b)) => b.append_null(),
-                (_, Builder::Text(b)) => b.append_null(),
+                // Not bound: owed nulls, given in one go.
+                _ => {}
             }
         }
+        self.unbound_rows += 1;
         self.rows += 1;
         self.records += 1;
     }
