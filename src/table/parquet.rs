@@ -17,7 +17,7 @@
 //! chains of row groups that each are in that order (see `ParquetFlows::ordered_groups`), so a
 //! listing merges them instead of sorting every row.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -44,7 +44,7 @@ use datafusion::datasource::table_schema::TableSchema;
 use datafusion::execution::cache::cache_manager::FileMetadataCache;
 use datafusion::functions::core::expr_fn::coalesce;
 use datafusion::logical_expr::utils::conjunction;
-use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, col};
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, cast, col, lit};
 use datafusion::parquet::arrow::arrow_reader::ArrowReaderOptions;
 use datafusion::parquet::arrow::arrow_reader::statistics::StatisticsConverter;
 use datafusion::parquet::arrow::async_reader::AsyncFileReader;
@@ -107,6 +107,9 @@ pub struct ParquetObject {
     pub columns: Vec<String>,
     /// Its rows.
     pub rows: u64,
+    /// Its columns (as stored) that hold no value: in every row group, the statistics count as
+    /// many nulls as there are rows.
+    pub empty: Vec<String>,
     /// For a converted object whose footer says it is in the listings' order (flowq convert since
     /// it wrote `sorting_columns` of [`SORTED_BY`]), its row groups' spans of that order.
     pub sorted: Option<Vec<SortedRowGroup>>,
@@ -123,6 +126,23 @@ pub struct SortedRowGroup {
     /// The smallest and the largest value of each column of [`SORTED_BY`], as stored.
     min: Vec<ScalarValue>,
     max: Vec<ScalarValue>,
+}
+
+/// The top-level columns of `footer` whose every row group's statistics count as many nulls as it
+/// has rows.
+fn empty_columns(footer: &ParquetMetaData) -> Vec<String> {
+    let descr = footer.file_metadata().schema_descr();
+    let groups = footer.row_groups();
+    (0..descr.num_columns())
+        .filter(|&i| descr.column(i).path().parts().len() == 1)
+        .filter(|&i| {
+            groups.iter().all(|group| {
+                let nulls = group.column(i).statistics().and_then(|s| s.null_count_opt());
+                nulls.is_some() && nulls == u64::try_from(group.num_rows()).ok()
+            })
+        })
+        .map(|i| descr.column(i).name().to_string())
+        .collect()
 }
 
 /// The row groups of `footer`, if they all say they are sorted by [`SORTED_BY`] (ascending, nulls
@@ -210,6 +230,7 @@ pub async fn read_footers(
                         kind: if converted { ParquetKind::Converted } else { ParquetKind::Delivered },
                         columns,
                         rows: u64::try_from(file.num_rows()).unwrap_or(0),
+                        empty: empty_columns(&footer),
                         sorted: if converted { sorted_row_groups(&footer) } else { None },
                     }
                 });
@@ -289,6 +310,8 @@ pub struct ParquetFlows {
     kind: ParquetKind,
     store_url: ObjectStoreUrl,
     objects: Vec<ParquetObject>,
+    /// The table columns some object may hold a value of (see [`ParquetObject::empty`]).
+    valued: HashSet<String>,
     report: Arc<ScanReport>,
     /// Whether a damaged object stops the query (`strict`, `complete`).
     options: DecodeOptions,
@@ -322,7 +345,11 @@ impl ParquetFlows {
                 TableSchema::builder(Arc::new(Schema::new(fields))).with_table_partition_cols(partitions).build()
             }
         };
-        ParquetFlows { table_schema, kind, store_url, objects, report, options }
+        let valued = objects
+            .iter()
+            .flat_map(|o| o.columns.iter().filter(|c| !o.empty.contains(c)).map(|c| decode::column_name(c)))
+            .collect();
+        ParquetFlows { table_schema, kind, store_url, objects, valued, report, options }
     }
 
     /// The row groups of objects in the listings' order as at least `n` partitions that DataFusion
@@ -393,14 +420,22 @@ impl ParquetFlows {
 
     /// The `flows` columns named in `columns`, in that order. For AWS's Parquet, `account_id` and
     /// `region` take the object key's value where the record has none (its format lacks the field),
-    /// as for text objects.
+    /// as for text objects. A column of the files that no object holds a value of (absent, or all
+    /// null by the footers: most of them in a copy of default-format logs) is a typed NULL, which
+    /// the scan does not read.
     pub fn select(&self, columns: &[&str]) -> Vec<Expr> {
+        let files = self.table_schema.file_schema();
         columns
             .iter()
             .map(|&name| match (self.kind, name) {
                 (ParquetKind::Delivered, "account_id") => coalesce(vec![col(name), col(KEY_ACCOUNT)]).alias(name),
                 (ParquetKind::Delivered, "region") => coalesce(vec![col(name), col(KEY_REGION)]).alias(name),
-                _ => col(name),
+                _ => match files.field_with_name(name) {
+                    Ok(field) if !self.valued.contains(name) => {
+                        cast(lit(ScalarValue::Null), field.data_type().clone()).alias(name)
+                    }
+                    _ => col(name),
+                },
             })
             .collect()
     }
@@ -642,6 +677,7 @@ mod tests {
             kind: ParquetKind::Converted,
             columns: Vec::new(),
             rows: 10 * starts.len() as u64,
+            empty: Vec::new(),
             sorted: Some(groups.collect()),
         }
     }
