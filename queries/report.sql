@@ -8,7 +8,8 @@
 
 -- section: accounts
 -- Per account and region: what was read, and its interfaces. The report's totals are the sums of these rows.
--- flows are the records that are not NODATA or SKIPDATA (a format without log-status has only flows).
+-- flows are the records that are not NODATA or SKIPDATA (a format without log-status has only flows);
+-- untimed are the records without an end time (a format without end, or `-`), which no hour holds.
 SELECT account_id, region,
        COUNT(*) AS records,
        COUNT(*) FILTER (WHERE log_status IS NULL OR log_status NOT IN ('NODATA', 'SKIPDATA')) AS flows,
@@ -20,7 +21,8 @@ SELECT account_id, region,
        COALESCE(SUM(packets), 0) AS packets,
        COUNT(DISTINCT interface_id) AS interfaces,
        MIN(start) AS first_start,
-       MAX("end") AS last_end
+       MAX("end") AS last_end,
+       COUNT(*) FILTER (WHERE "end" IS NULL) AS untimed
 FROM flows
 GROUP BY account_id, region
 ORDER BY account_id, region

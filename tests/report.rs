@@ -66,6 +66,7 @@ fn every_number_of_the_json_report_is_the_truth() {
     assert_eq!(s["packets"], sum("packets"));
     let interfaces: BTreeSet<&str> = recs.iter().filter_map(|r| r.get("interface_id")).collect();
     assert_eq!(s["interfaces"], interfaces.len());
+    assert_eq!(s["untimed"], 0);
     assert_eq!(s["accounts"], serde_json::json!(["111122223333", "444455556666"]));
     assert_eq!(s["regions"], serde_json::json!(["eu-west-1", "us-east-1"]));
 
@@ -233,6 +234,34 @@ fn late_and_damaged_objects_are_reported_once_each() {
     assert_eq!(listed.len(), problems.len(), "no problem is listed twice: {problems:?}");
     assert_eq!(stderr.matches("T1200Z_24bb3a86").count(), problems.len(), "{stderr}");
     assert_eq!(r["scanned"]["objects_read"], 36);
+}
+
+/// Records without an end time (a format without `end`) are counted, said in the headline and on
+/// stderr, and kept out of the hours, which hold every other record.
+#[test]
+fn records_without_an_end_time_are_counted_and_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let timed = "version srcaddr dstaddr bytes start end action\n\
+                 2 10.0.0.1 10.0.0.2 100 1709251200 1709251260 ACCEPT\n\
+                 2 10.0.0.3 10.0.0.4 50 1709254800 1709254860 REJECT\n";
+    let untimed = "version srcaddr dstaddr bytes action\n\
+                   2 10.0.0.5 10.0.0.6 7 ACCEPT\n\
+                   2 10.0.0.7 10.0.0.8 9 ACCEPT\n\
+                   2 10.0.0.9 10.0.0.1 1 REJECT\n";
+    std::fs::write(dir.path().join("timed.log"), timed).unwrap();
+    std::fs::write(dir.path().join("untimed.log"), untimed).unwrap();
+    let path = dir.path().to_str().unwrap();
+    let out = dir.path().join("r.json");
+    let (_, stderr) = report(&["--path", path], &out);
+    assert!(stderr.contains("warning: 3 records have no end time"), "{stderr}");
+    let r = json(&out);
+    assert_eq!((r["scanned"]["records"].as_i64(), r["scanned"]["untimed"].as_i64()), (Some(5), Some(3)));
+    let hours: i64 = rows(&r["traffic"]["hours"]).iter().map(|h| h["records"].as_i64().unwrap()).sum();
+    assert_eq!(hours, 2);
+    let md = dir.path().join("r.md");
+    report(&["--path", path, "--format", "md"], &md);
+    let md = std::fs::read_to_string(&md).unwrap();
+    assert!(md.contains("| records without an end time (in no hour) | 3 |"), "{md}");
 }
 
 #[test]

@@ -423,6 +423,13 @@ async fn report(
             if coverage.hours_with_logs == 0 { ": no logs at all in the window" } else { " (the report lists them)" }
         );
     }
+    if document.scanned.untimed > 0 {
+        eprintln!(
+            "flowq: warning: {} records have no end time (their format has no `end` field, or it is `-`): they are \
+             counted, but in no hour of the coverage and traffic",
+            document.scanned.untimed
+        );
+    }
     let partial = totals.skipped_anything();
     let outcome = match (document.fired(), partial) {
         (true, partial) => Outcome::Findings { partial },

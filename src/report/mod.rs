@@ -176,6 +176,9 @@ pub struct Scanned {
     pub regions: Vec<String>,
     /// See `accounts`.
     pub interfaces: i64,
+    /// Records without an end time (their format has no `end`, or it is `-`): counted in `records`,
+    /// but in no hour of the coverage and traffic.
+    pub untimed: i64,
 }
 
 /// A run of consecutive hours without a single record.
@@ -391,6 +394,7 @@ impl Report {
             accounts: distinct("account_id"),
             regions: distinct("region"),
             interfaces: accounts.sum("interfaces"),
+            untimed: accounts.sum("untimed"),
         };
         let logged: BTreeSet<i64> = hours.ints("hour").flatten().collect();
         let span = coverage_hours(&context, &logged);
@@ -477,7 +481,7 @@ impl Report {
         let findings = self.detections.findings.rows.len() as i64;
         let silent = c.hours - c.hours_with_logs;
         let skipped = c.skipped();
-        vec![
+        let mut headline = vec![
             ("findings", count(findings), findings > 0),
             ("records", count(s.records), false),
             ("accepted / rejected flows", format!("{} / {}", count(s.accepted), count(s.rejected)), false),
@@ -488,7 +492,11 @@ impl Report {
             ("hours without logs", format!("{silent} of {}", c.hours), silent > 0),
             ("NODATA / SKIPDATA records", format!("{} / {}", count(s.nodata), count(s.skipdata)), s.skipdata > 0),
             ("lines, fields, objects skipped", grouped(skipped), skipped > 0),
-        ]
+        ];
+        if s.untimed > 0 {
+            headline.push(("records without an end time (in no hour)", count(s.untimed), true));
+        }
+        headline
     }
 
     /// Each detection with its count of findings and highest severity.
