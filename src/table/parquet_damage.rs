@@ -36,7 +36,6 @@ use super::scan::{DecodeOptions, StrictError};
 use crate::decode::{Problem, ProblemKind};
 
 /// A Parquet file source whose objects' damage is reported (see the module docs).
-#[derive(Clone)]
 pub(super) struct Reporting {
     inner: Arc<dyn FileSource>,
     objects: Objects,
@@ -131,7 +130,7 @@ impl FileSource for Reporting {
         base_config: &FileScanConfig,
         partition: usize,
     ) -> Result<Arc<dyn FileOpener>> {
-        // DataFusion 55's Parquet source only takes the morsel API; this says so as it does.
+        // DataFusion 55's Parquet source refuses this (it takes only the morsel API): its own error.
         self.inner.create_file_opener(object_store, base_config, partition)
     }
 
