@@ -280,6 +280,7 @@ impl FlowDecoderBuilder {
             complete: self.complete,
             columns,
             unbound_rows: 0,
+            null_columns: Vec::new(),
             format: None,
             rows: 0,
             records: 0,
@@ -325,9 +326,12 @@ pub struct FlowDecoder {
     columns: Vec<Column>,
     /// Records loaded since the bindings last changed or the batch was flushed, which the columns
     /// the format gives no values ([`Column::bound`]) are owed as nulls: given in one go when the
-    /// bindings change, and at a flush (a column bound to nothing for a whole batch becomes one null
+    /// bindings change, and at a flush (a column bound to nothing for a whole batch becomes a null
     /// array, without its builder).
     unbound_rows: usize,
+    /// Null columns of a full batch, one of each type, shared by the columns bound to nothing and by
+    /// batch after batch (arrays are immutable): a column of 8,192 null views is 128 KiB to zero.
+    null_columns: Vec<ArrayRef>,
     format: Option<Format>,
     rows: usize,
     records: u64,
@@ -519,7 +523,17 @@ impl FlowDecoder {
         for (i, column) in self.columns.iter_mut().enumerate() {
             let bound = column.bound();
             arrays.push(if !bound && column.builder.len() == 0 {
-                new_null_array(self.schema.field(i).data_type(), self.rows)
+                let data_type = self.schema.field(i).data_type();
+                match self.null_columns.iter().find(|a| a.data_type() == data_type && a.len() == self.rows) {
+                    Some(nulls) => Arc::clone(nulls),
+                    None => {
+                        let nulls = new_null_array(data_type, self.rows);
+                        if self.rows == self.batch_size {
+                            self.null_columns.push(Arc::clone(&nulls));
+                        }
+                        nulls
+                    }
+                }
             } else {
                 if !bound {
                     column.builder.append_nulls(self.unbound_rows);
