@@ -7,7 +7,7 @@
 -- notes: Athena's two queries each sum one type; this gives every type at once. The type is the record's own, or, when the format has no type field, the address family of srcaddr.
 SELECT traffic_type AS type, SUM(bytes) AS bytes, SUM(packets) AS packets, COUNT(*) AS flows
 FROM (
-  SELECT COALESCE(type, CASE WHEN strpos(srcaddr, ':') > 0 THEN 'IPv6' WHEN strpos(srcaddr, '.') > 0 THEN 'IPv4' END) AS traffic_type,
+  SELECT COALESCE(type, CASE WHEN srcaddr LIKE '%:%' THEN 'IPv6' WHEN srcaddr LIKE '%.%' THEN 'IPv4' END) AS traffic_type,
          bytes, packets
   FROM flows
   WHERE log_status = 'OK'
