@@ -12,6 +12,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use common::{Rec, csv, files_under, fixtures, flowq, reference_corpus};
+use datafusion::arrow::util::pretty::pretty_format_batches;
+use flowq::query::{Engine, Filters, QueryArgs, ReportPart, Source};
+use flowq::source::{Selection, list_local};
+use flowq::table::DecodeOptions;
 use serde_json::Value;
 
 /// Runs `flowq report` with `args`, writing `out`; its exit code and stderr.
@@ -225,7 +229,7 @@ fn late_and_damaged_objects_are_reported_once_each() {
     let first_end = recs.iter().filter(|r| r.source.ends_with(name)).filter_map(|r| r.int("end")).min().unwrap();
     let named = chrono::DateTime::parse_from_rfc3339("2024-03-01T06:00:00Z").unwrap().timestamp();
     assert_eq!(late_rows[0]["late_by"], named - first_end);
-    // The report reads the logs once per section, ranking and detection: the damage counts once.
+    // Each section, ranking and detection is a query of its own: the damage counts once.
     assert_eq!(c["skipped_objects"], 1, "{c}");
     let problems = c["problems"].as_array().unwrap();
     let about: Vec<&Value> = problems.iter().filter(|p| p.as_str().unwrap().contains("T1200Z_24bb3a86")).collect();
@@ -234,6 +238,74 @@ fn late_and_damaged_objects_are_reported_once_each() {
     assert_eq!(listed.len(), problems.len(), "no problem is listed twice: {problems:?}");
     assert_eq!(stderr.matches("T1200Z_24bb3a86").count(), problems.len(), "{stderr}");
     assert_eq!(r["scanned"]["objects_read"], 36);
+}
+
+/// The report's queries read the logs once, into a copy: after the copy is made, the logs can go and
+/// every section, ranking and finding is the same as read from the logs, and what the scan read and
+/// could not read (a damaged object) is counted once.
+#[tokio::test]
+async fn the_logs_are_read_once_into_a_copy_that_answers_the_same() {
+    let (_dir, root) = copy_of_fixtures();
+    let damaged = files_under(&root).into_iter().nth(5).unwrap();
+    let bytes = std::fs::read(&damaged).unwrap();
+    std::fs::write(&damaged, &bytes[..bytes.len() / 2]).unwrap();
+    let open = || async {
+        let listing = list_local(&Selection { paths: vec![root.to_string_lossy().into_owned()], ..Default::default() });
+        let sources = vec![Source::local(listing.unwrap())];
+        Engine::open(sources, DecodeOptions::default(), &Filters::default(), None).await.unwrap()
+    };
+    // Each part's rows as lines of text, in order (the parts are ordered, ties included).
+    let text = |parts: &[ReportPart]| -> Vec<(&str, String)> {
+        parts.iter().map(|p| (p.name, pretty_format_batches(&p.batches).unwrap().to_string())).collect()
+    };
+    let args = QueryArgs::default();
+    let logs = open().await;
+    let from_logs = logs.report_parts(3600, &args).await.unwrap();
+
+    let mut engine = open().await;
+    assert!(engine.read_once().await.unwrap());
+    let read = engine.report().totals();
+    std::fs::remove_dir_all(&root).unwrap();
+    let from_copy = engine.report_parts(3600, &args).await.unwrap();
+    assert_eq!(text(&from_copy), text(&from_logs));
+    assert!(from_copy.iter().map(|p| p.name).eq(from_logs.iter().map(|p| p.name)));
+    assert!(from_copy.iter().all(|p| p.name == "late" || p.batches.iter().any(|b| b.num_rows() > 0)));
+    // What the logs held and what could not be read, counted once; reading the copy added nothing.
+    let once = logs.report().totals();
+    assert_eq!((read.objects, read.records, read.bad_objects), (once.objects, once.records, once.bad_objects));
+    assert_eq!((read.objects, read.bad_objects), (36, 1));
+    assert_eq!(engine.report().totals(), read);
+    assert_eq!(engine.report().problems(), logs.report().problems());
+}
+
+/// The copy goes where `TMPDIR` says and is deleted at the end; a `TMPDIR` that cannot hold it is
+/// an error that says so, and no report is written.
+#[test]
+fn the_copy_goes_where_tmpdir_says_and_is_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let out = dir.path().join("r.json");
+    let run = |tmp: &Path| {
+        let run = flowq()
+            .env("TMPDIR", tmp)
+            .args(["report", "--path", "fixtures/AWSLogs", "--format", "json", "--output"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        (run.status.code().unwrap_or(-1), String::from_utf8_lossy(&run.stderr).into_owned())
+    };
+    let (code, stderr) = run(&tmp);
+    assert_eq!(code, 4, "{stderr}");
+    assert_eq!(json(&out)["scanned"]["objects_read"], 36);
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0, "the copy is deleted");
+    std::fs::remove_file(&out).unwrap();
+
+    let missing = dir.path().join("missing");
+    let (code, stderr) = run(&missing);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("TMPDIR") && stderr.contains(&*missing.to_string_lossy()), "{stderr}");
+    assert!(!out.exists());
 }
 
 /// Records without an end time (a format without `end`) are counted, said in the headline and on

@@ -111,18 +111,18 @@ pub async fn execute(plan: Plan) -> anyhow::Result<Outcome> {
     if let Action::Report(format, args) = &plan.action {
         return report(&plan, (*format, args), sources, pruned, started).await;
     }
-    // The bar counts every pass over the logs: detections read them one after another.
+    // Detections read the logs one after another: more than one reads them once, into a copy.
     let passes = match &plan.action {
         Action::Detect { detections, .. } => detections.len().max(1) as u64,
         _ => 1,
     };
     let stored: u64 = sources.iter().flat_map(|s| &s.listing.objects).map(|o| o.size).sum();
-    let sources_size = (sources.iter().map(|s| s.listing.objects.len() as u64).sum::<u64>(), stored * passes);
+    let sources_size = (sources.iter().map(|s| s.listing.objects.len() as u64).sum::<u64>(), stored);
     let listed: Vec<ObjectRef> = match plan.manifest {
         Some(_) => sources.iter().flat_map(|s| s.listing.objects.iter().cloned()).collect(),
         None => Vec::new(),
     };
-    let engine = Engine::open(sources, plan.options.clone(), &plan.filters, Some(plan.memory_limit)).await?;
+    let mut engine = Engine::open(sources, plan.options.clone(), &plan.filters, Some(plan.memory_limit)).await?;
     if let Some(blocks) = &plan.internal {
         engine.set_internal(blocks.clone());
     }
@@ -131,7 +131,13 @@ pub async fn execute(plan: Plan) -> anyhow::Result<Outcome> {
         match &plan.action {
             Action::Builtin(query, args) => engine.builtin(query, args).await?.execute_stream().await,
             Action::Sql(sql, limit) => engine.sql(sql, *limit).await?.execute_stream().await,
-            Action::Detect { detections, args, flows } => engine.detect(detections, args, *flows).await,
+            Action::Detect { detections, args, flows } => {
+                if passes > 1 && !engine.read_once().await? {
+                    // Parquet, read in place by every detection.
+                    progress.bar.set_length(stored * passes);
+                }
+                engine.detect(detections, args, *flows).await
+            }
             Action::Timeline(entity, every, limit) => {
                 engine.timeline(entity, *every, *limit).await?.execute_stream().await
             }
@@ -341,16 +347,23 @@ async fn report(
 ) -> anyhow::Result<Outcome> {
     let listed: Vec<ObjectRef> = sources.iter().flat_map(|s| s.listing.objects.iter().cloned()).collect();
     let stored: u64 = listed.iter().map(|o| o.size).sum();
-    let engine = Engine::open(sources, plan.options.clone(), &plan.filters, Some(plan.memory_limit)).await?;
+    let mut engine = Engine::open(sources, plan.options.clone(), &plan.filters, Some(plan.memory_limit)).await?;
     if let Some(blocks) = &plan.internal {
         engine.set_internal(blocks.clone());
     }
-    // The bar counts every pass over the logs: one per section, ranking and detection.
+    // One query per section, ranking and detection: the logs are read once, into a copy.
     let passes = BuiltinQuery::named("report").map_or(0, |q| q.sections().len())
         + crate::query::REPORT_RANKINGS.len()
         + BuiltinQuery::detections().len();
-    let progress = Progress::start(plan, &(listed.len() as u64, stored * passes as u64), Arc::clone(engine.report()));
-    let parts = engine.report_parts(report::LATE_AFTER, args).await;
+    let progress = Progress::start(plan, &(listed.len() as u64, stored), Arc::clone(engine.report()));
+    let parts = async {
+        if !engine.read_once().await? {
+            // Parquet, read in place by every query.
+            progress.bar.set_length(stored * passes as u64);
+        }
+        engine.report_parts(report::LATE_AFTER, args).await
+    }
+    .await;
     progress.finish();
     let scan = engine.report();
     let totals = print_problems(scan);

@@ -7,6 +7,7 @@
 mod catalog;
 mod ordered_scans;
 mod read_ahead;
+mod read_once;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -196,6 +197,12 @@ pub struct Engine {
     /// The `flows` columns some object's first header, the format of objects without one, or a
     /// Parquet object's columns name, in column order.
     named: Vec<String>,
+    /// The columns of `flows` for fields that are not in the catalogue.
+    extra: Vec<String>,
+    /// Whether any text object was listed.
+    text: bool,
+    /// The folder of the copy [`Engine::read_once`] made, deleted with the engine.
+    copy: Option<tempfile::TempDir>,
 }
 
 impl Engine {
@@ -244,6 +251,7 @@ impl Engine {
         let mut named: Vec<String> = Vec::new();
         let mut headerless = false;
         let mut extra: Vec<String> = Vec::new();
+        let mut any_text = false;
         for source in sources {
             let url = ObjectStoreUrl::parse(&source.url)?;
             let store = match &source.store {
@@ -257,6 +265,7 @@ impl Engine {
                 report.problem(name, Problem::object(ProblemKind::Unreadable { reason: reason.clone() }));
             }
             let (parquet, text): (Vec<_>, Vec<_>) = source.listing.objects.into_iter().partition(is_parquet);
+            any_text |= !text.is_empty();
             let cache = ctx.runtime_env().cache_manager.get_file_metadata_cache();
             let mut parquet = read_footers(Arc::clone(&store), cache, parquet, &report).await;
             if options.checksums {
@@ -322,7 +331,71 @@ impl Engine {
         }
         ctx.register_table("flows", flows.into_view())?;
         let named = columns.iter().filter(|c| named.iter().any(|n| n == *c)).map(|c| c.to_string()).collect();
-        Ok(Engine { ctx, report, named })
+        Ok(Engine { ctx, report, named, extra, text: any_text, copy: None })
+    }
+
+    /// Reads `flows` (the logs, narrowed by the filters) once, into a columnar copy in a temporary
+    /// folder, and makes the copy `flows`: for a command that runs many queries over the logs
+    /// (`report`, `detect`), each of which would otherwise fetch, inflate and decode every text
+    /// object again. What was read and what could not be is in [`Engine::report`], as after any
+    /// scan; reading the copy adds nothing to it. Logs that are all Parquet are read in place.
+    ///
+    /// The copy is deleted with the engine. A copy that cannot be written or read back fails the
+    /// query: it is never taken for damage in the logs. Whether `flows` is now a copy.
+    pub async fn read_once(&mut self) -> Result<bool> {
+        if !self.text || self.copy.is_some() {
+            return Ok(self.copy.is_some());
+        }
+        let folder = tempfile::Builder::new().prefix("flowq-").tempdir().map_err(|e| {
+            DataFusionError::Execution(format!(
+                "creating a folder for the copy of the logs in {} (TMPDIR says where it goes): {e}",
+                std::env::temp_dir().display()
+            ))
+        })?;
+        let flows = self.ctx.table("flows").await?;
+        let columns: Vec<String> = flows.schema().fields().iter().map(|f| f.name().clone()).collect();
+        let files = read_once::write_copy(flows.execute_stream_partitioned().await?, folder.path()).await?;
+        let copy_report = Arc::new(ScanReport::default());
+        let selection =
+            crate::source::Selection { paths: vec![folder.path().display().to_string()], ..Default::default() };
+        let listing = crate::source::list_local(&selection).map_err(|e| DataFusionError::External(Box::new(e)))?;
+        let store = self.ctx.runtime_env().object_store(ObjectStoreUrl::local_filesystem())?;
+        let cache = self.ctx.runtime_env().cache_manager.get_file_metadata_cache();
+        let objects = read_footers(store, cache, listing.objects, &copy_report).await;
+        let written: u64 = files.iter().sum();
+        let held: u64 = objects.iter().map(|o| o.rows).sum();
+        if objects.len() != files.len() || held != written || !listing.unreadable.is_empty() {
+            let problems: Vec<String> = copy_report
+                .problems()
+                .iter()
+                .map(ToString::to_string)
+                .chain(listing.unreadable.iter().map(|(name, reason)| format!("{name}: {reason}")))
+                .collect();
+            return Err(DataFusionError::Execution(format!(
+                "the copy of the logs in {} could not be read back ({} files of {written} rows written, {} of {held} \
+                 rows read): {}",
+                folder.path().display(),
+                files.len(),
+                objects.len(),
+                problems.join("; ")
+            )));
+        }
+        let strict = DecodeOptions { strict: true, ..DecodeOptions::default() };
+        let table = ParquetFlows::new(
+            ObjectStoreUrl::local_filesystem(),
+            ParquetKind::Converted,
+            objects,
+            &self.extra,
+            copy_report,
+            strict,
+        );
+        let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
+        let select = table.select(&columns);
+        let copy = self.ctx.read_table(Arc::new(table))?.select(select)?;
+        self.ctx.deregister_table("flows")?;
+        self.ctx.register_table("flows", copy.into_view())?;
+        self.copy = Some(folder);
+        Ok(true)
     }
 
     /// Makes `blocks` the network's own for `is_internal` (instead of the private blocks).
@@ -378,8 +451,8 @@ impl Engine {
         }
     }
 
-    /// Runs `detections`, one after another (each reads the logs on its own; run together, all
-    /// their scans would hold their buffers at once). Their findings come as one table ordered by
+    /// Runs `detections`, one after another (each reads `flows` on its own, the logs or the copy
+    /// [`Engine::read_once`] made; run together, all their scans would hold their buffers at once). Their findings come as one table ordered by
     /// first seen, the detection's name in its first column; with `flows`, the flows behind them
     /// instead, detection by detection in catalogue order, each ordered like a listing
     /// (`args.columns` picks their columns). Parameters not in `args.params` take their defaults;
