@@ -9,8 +9,14 @@ fn main() -> ExitCode {
         Ok(outcome) => ExitCode::from(outcome.code()),
         Err(err) => {
             eprintln!("flowq: error: {}", message(&err));
-            let usage = err.downcast_ref::<cli::UsageError>().is_some();
-            ExitCode::from(if usage { cli::EXIT_USAGE } else { cli::EXIT_FAILED })
+            let code = if err.downcast_ref::<cli::UsageError>().is_some() {
+                cli::EXIT_USAGE
+            } else if err.downcast_ref::<cli::Interrupted>().is_some() {
+                cli::EXIT_INTERRUPTED
+            } else {
+                cli::EXIT_FAILED
+            };
+            ExitCode::from(code)
         }
     }
 }

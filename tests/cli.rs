@@ -428,6 +428,70 @@ fn listings_bigger_than_the_memory_limit_spill_and_give_the_same_rows() {
         .stderr(predicate::str::contains("the query needs more than --memory-limit 32 MiB: raise it"));
 }
 
+/// Ctrl-C (SIGINT) ends a run with exit code 130 and removes what it was making: the report's copy of
+/// the logs in `TMPDIR`, and an `--output` file not yet complete (nothing is put in its place).
+#[test]
+fn an_interrupted_run_leaves_nothing_behind() {
+    use flowq::generate::{CorpusSpec, write_corpus};
+    use std::path::Path;
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("corpus");
+    let spec = CorpusSpec {
+        days: 1,
+        objects_per_day: 4,
+        records_per_object: 100_000,
+        incidents: false,
+        default_format_only: true,
+        ..CorpusSpec::default()
+    };
+    write_corpus(&spec, &corpus).unwrap();
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let entries =
+        |folder: &Path| std::fs::read_dir(folder).unwrap().map(|e| e.unwrap().file_name()).collect::<Vec<_>>();
+    // Starts flowq, waits until `started` holds, then sends SIGINT; its exit code and stderr.
+    let interrupt = |args: &[&str], started: &dyn Fn() -> bool| {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_flowq"))
+            .env("TMPDIR", &tmp)
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while !started() {
+            assert!(child.try_wait().unwrap().is_none(), "flowq ended before it could be interrupted");
+            assert!(Instant::now() < deadline, "flowq did not start in time");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let kill = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+        assert!(kill.success());
+        let out = child.wait_with_output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let path = corpus.to_string_lossy().into_owned();
+
+    // The report, while it copies the logs.
+    let report = dir.path().join("nightly.html");
+    let args = ["report", "--path", &path, "--quiet", "--output", &report.to_string_lossy()];
+    let (code, stderr) = interrupt(&args, &|| !entries(&tmp).is_empty());
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(stderr.contains("flowq: error: interrupted"), "{stderr}");
+    assert!(entries(&tmp).is_empty(), "the copy is removed: {:?}", entries(&tmp));
+    assert!(!report.exists());
+
+    // A query, while it writes its output.
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let all = out.join("all.csv");
+    let args = ["sql", "SELECT * FROM flows", "--path", &path, "--quiet", "--output", &all.to_string_lossy()];
+    let partial = out.join(".all.csv.partial");
+    let (code, stderr) = interrupt(&args, &|| std::fs::metadata(&partial).is_ok_and(|m| m.len() > 0));
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(entries(&out).is_empty(), "nothing is left in place: {:?}", entries(&out));
+}
+
 /// `EXPLAIN ANALYZE` counts each row the scan returns once (it counted them twice) and shows the time
 /// spent decoding.
 #[test]

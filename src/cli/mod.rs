@@ -72,6 +72,14 @@ pub const EXIT_FINDINGS: u8 = 4;
 /// Exit code: a report in which a detection fired, and something was skipped.
 pub const EXIT_FINDINGS_PARTIAL: u8 = 5;
 
+/// Exit code: interrupted by Ctrl-C (SIGINT), as shells say it (128 + 2).
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+/// The run was interrupted by Ctrl-C (SIGINT).
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted: the files it was writing and its temporary files were removed")]
+pub struct Interrupted;
+
 /// Parses the process arguments and runs them.
 pub fn run() -> anyhow::Result<Outcome> {
     let cli = Cli::from_arg_matches(&args::command().get_matches()).unwrap_or_else(|e| e.exit());
@@ -84,9 +92,31 @@ pub fn run() -> anyhow::Result<Outcome> {
         Invocation::Run(plan) => {
             let runtime =
                 tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
-            runtime.block_on(execute(*plan))
+            let interrupted = interrupted();
+            runtime.block_on(async {
+                tokio::select! {
+                    outcome = execute(*plan) => outcome,
+                    // The run is dropped, and with it what it was making: the copy of the logs,
+                    // spilled sorts, an output file not yet complete.
+                    Ok(()) = interrupted => Err(Interrupted.into()),
+                }
+            })
         }
     }
+}
+
+/// Resolves when the process gets SIGINT (Ctrl-C); never, if it cannot listen for it. It listens on
+/// a thread of its own: the runtime's workers, busy scanning, would see the signal only between
+/// tasks, and a short run would end first.
+fn interrupted() -> tokio::sync::oneshot::Receiver<()> {
+    let (tell, told) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let Ok(listener) = tokio::runtime::Builder::new_current_thread().enable_io().build() else { return };
+        if listener.block_on(tokio::signal::ctrl_c()).is_ok() {
+            let _ = tell.send(());
+        }
+    });
+    told
 }
 
 /// Runs a checked plan.
@@ -628,22 +658,47 @@ async fn write_file(
     hash: bool,
     write: impl AsyncFnOnce(&mut Digesting<BufWriter<File>>) -> anyhow::Result<u64>,
 ) -> anyhow::Result<Written> {
-    let partial = partial_path(path);
-    let file = File::create(&partial).with_context(|| format!("creating {}", partial.display()))?;
+    let (unfinished, file) = Unfinished::create(path)?;
     let mut out = Digesting::new(BufWriter::new(file), hash);
-    let written = match write(&mut out).await {
-        Ok(rows) => out.flush().map(|()| rows).map_err(anyhow::Error::from),
-        Err(e) => Err(e),
-    };
-    match written {
-        Ok(rows) => {
-            std::fs::rename(&partial, path).with_context(|| format!("writing {}", path.display()))?;
-            let (bytes, sha256) = out.finish();
-            Ok(Written { rows, bytes, sha256, pipe_closed: false })
+    let rows = write(&mut out).await?;
+    out.flush().with_context(|| format!("writing {}", path.display()))?;
+    unfinished.finish()?;
+    let (bytes, sha256) = out.finish();
+    Ok(Written { rows, bytes, sha256, pipe_closed: false })
+}
+
+/// A file being written under its temporary name (see [`partial_path`]) until [`Unfinished::finish`]
+/// renames it into place. Dropped before that (an error, or the run interrupted), it is removed.
+struct Unfinished {
+    path: PathBuf,
+    partial: Option<PathBuf>,
+}
+
+impl Unfinished {
+    /// Creates the temporary file of `path`.
+    fn create(path: &Path) -> anyhow::Result<(Unfinished, File)> {
+        let partial = partial_path(path);
+        let file = File::create(&partial).with_context(|| format!("creating {}", partial.display()))?;
+        Ok((Unfinished { path: path.to_path_buf(), partial: Some(partial) }, file))
+    }
+
+    /// Renames the file into place.
+    fn finish(mut self) -> anyhow::Result<()> {
+        if let Some(partial) = self.partial.take() {
+            let renamed = std::fs::rename(&partial, &self.path);
+            if renamed.is_err() {
+                let _ = std::fs::remove_file(&partial);
+            }
+            renamed.with_context(|| format!("writing {}", self.path.display()))?;
         }
-        Err(e) => {
-            let _ = std::fs::remove_file(&partial);
-            Err(e)
+        Ok(())
+    }
+}
+
+impl Drop for Unfinished {
+    fn drop(&mut self) {
+        if let Some(partial) = self.partial.take() {
+            let _ = std::fs::remove_file(partial);
         }
     }
 }
@@ -714,12 +769,11 @@ fn write_manifest(plan: &Plan, path: &Path, run: Run<'_>, written: &Written, out
         },
         outcome: outcome.name().to_string(),
     };
-    let partial = partial_path(path);
-    let file = File::create(&partial).with_context(|| format!("creating {}", partial.display()))?;
+    let (unfinished, file) = Unfinished::create(path)?;
     let mut out = BufWriter::new(file);
-    manifest.write(&mut out).with_context(|| format!("writing {}", partial.display()))?;
-    out.flush().with_context(|| format!("writing {}", partial.display()))?;
-    std::fs::rename(&partial, path).with_context(|| format!("writing {}", path.display()))
+    manifest.write(&mut out).with_context(|| format!("writing {}", path.display()))?;
+    out.flush().with_context(|| format!("writing {}", path.display()))?;
+    unfinished.finish()
 }
 
 /// The one-line summary: what was read and what was skipped.

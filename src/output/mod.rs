@@ -131,6 +131,14 @@ pub async fn write<W: Write + Send>(
 ) -> Result<u64, OutputError> {
     let broken = Arc::new(AtomicBool::new(false));
     let out = PipeWatch { inner: out, broken: Arc::clone(&broken) };
+    // Writing is often the slow end of a query, whose batches are then always ready: a yield before
+    // each lets the run notice an interruption (Ctrl-C) between them.
+    let schema = stream.schema();
+    let yielding = stream.then(|batch| async {
+        tokio::task::yield_now().await;
+        batch
+    });
+    let stream = Box::pin(datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(schema, yielding));
     encode(stream, format, out).await.map_err(|e| {
         if broken.load(Ordering::Relaxed) { OutputError::Io(std::io::ErrorKind::BrokenPipe.into()) } else { e }
     })
