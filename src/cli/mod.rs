@@ -77,7 +77,7 @@ pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// The run was interrupted by Ctrl-C (SIGINT).
 #[derive(Debug, thiserror::Error)]
-#[error("interrupted: the files it was writing and its temporary files were removed")]
+#[error("interrupted: no file it was writing was put in place")]
 pub struct Interrupted;
 
 /// Parses the process arguments and runs them.
