@@ -452,11 +452,11 @@ impl Engine {
     }
 
     /// Runs `detections`, one after another (each reads `flows` on its own, the logs or the copy
-    /// [`Engine::read_once`] made; run together, all their scans would hold their buffers at once). Their findings come as one table ordered by
-    /// first seen, the detection's name in its first column; with `flows`, the flows behind them
-    /// instead, detection by detection in catalogue order, each ordered like a listing
-    /// (`args.columns` picks their columns). Parameters not in `args.params` take their defaults;
-    /// `args.limit` caps the rows.
+    /// [`Engine::read_once`] made; run together, all their scans would hold their buffers at once).
+    /// Their findings come as one table ordered by first seen, the detection's name in its first
+    /// column; with `flows`, the flows behind them instead, detection by detection in catalogue
+    /// order, each ordered like a listing (`args.columns` picks their columns). Parameters not in
+    /// `args.params` take their defaults; `args.limit` caps the rows.
     pub async fn detect(
         &self,
         detections: &[BuiltinQuery],

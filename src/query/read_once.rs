@@ -3,9 +3,9 @@
 //! [`super::Engine::read_once`]).
 //!
 //! The copy is plain Parquet with flowq's `source` and `line` columns, read back by the same reader
-//! as `flowq convert`'s copies. It is written to be read a few times and then deleted: zstd at its
-//! fastest level (about 0.7 times the size of the gzip objects), not sorted, no statistics or bloom
-//! filters. It goes where `TMPDIR` says (`/tmp` by default).
+//! as `flowq convert`'s copies. It is written to be read a few times and then deleted: zstd level 1
+//! (about 0.7 times the size of the gzip objects), not sorted, no statistics or bloom filters. It
+//! goes where `TMPDIR` says (`/tmp` by default).
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -15,7 +15,7 @@ use datafusion::arrow::datatypes::DataType;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::parquet::arrow::ArrowWriter;
-use datafusion::parquet::basic::Compression;
+use datafusion::parquet::basic::{Compression, ZstdLevel};
 use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use datafusion::parquet::schema::types::ColumnPath;
 use futures::StreamExt;
@@ -63,7 +63,7 @@ async fn write_file(mut stream: SendableRecordBatchStream, path: &Path) -> Resul
     let properties = numbers
         .into_iter()
         .fold(WriterProperties::builder(), |p, column| p.set_column_dictionary_enabled(column, false))
-        .set_compression(Compression::ZSTD(Default::default()))
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
         .set_statistics_enabled(EnabledStatistics::None)
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .build();
