@@ -6,6 +6,10 @@
 //!
 //! NULL in an argument gives NULL; a value that is not an address (e.g. a NODATA row's `-`, which
 //! is NULL anyway) gives false. An invalid CIDR is an error that names it.
+//!
+//! Both run once per row, and flow logs name the same few addresses over and over: an address short
+//! enough to be held whole in its string view (an IPv4 address of up to 12 characters) is parsed
+//! once per batch ([`per_address`]).
 
 use std::sync::Arc;
 
@@ -49,6 +53,41 @@ pub(super) fn as_view(array: &ArrayRef, function: &str) -> Result<StringViewArra
     }
 }
 
+/// Slots of [`per_address`]'s table of answers.
+const ANSWERS: usize = 1024;
+
+/// `test` of each value of `addresses`, NULL for NULL. A value held whole in its view (12 bytes or
+/// fewer: the view is its length and its bytes) is answered from a table kept for the batch, keyed
+/// by the whole view, so a repeated address is tested once (or again, after a colliding one).
+fn per_address(addresses: &StringViewArray, test: impl Fn(&str) -> bool) -> BooleanArray {
+    let mut answers: Vec<Option<(u128, bool)>> = vec![None; ANSWERS];
+    let views = addresses.views();
+    (0..addresses.len())
+        .map(|i| {
+            if addresses.is_null(i) {
+                return None;
+            }
+            let view = views[i];
+            if view as u32 > MAX_INLINE {
+                return Some(test(addresses.value(i)));
+            }
+            let mixed = (view as u64 ^ (view >> 64) as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            let slot = &mut answers[(mixed >> 54) as usize];
+            match *slot {
+                Some((held, answer)) if held == view => Some(answer),
+                _ => {
+                    let answer = test(addresses.value(i));
+                    *slot = Some((view, answer));
+                    Some(answer)
+                }
+            }
+        })
+        .collect()
+}
+
+/// The longest string a view holds whole (Arrow's string view layout).
+const MAX_INLINE: u32 = 12;
+
 impl ScalarUDFImpl for CidrContains {
     fn name(&self) -> &str {
         "cidr_contains"
@@ -77,8 +116,7 @@ impl ScalarUDFImpl for CidrContains {
                 )),
                 ColumnarValue::Array(array) => {
                     let values = as_view(array, "cidr_contains")?;
-                    let result: BooleanArray = values.iter().map(|v| v.map(|a| block.contains_str(a))).collect();
-                    ColumnarValue::Array(Arc::new(result))
+                    ColumnarValue::Array(Arc::new(per_address(&values, |a| block.contains_str(a))))
                 }
             });
         }
@@ -143,9 +181,32 @@ impl ScalarUDFImpl for IsInternal {
             }
             ColumnarValue::Array(array) => {
                 let values = as_view(array, "is_internal")?;
-                let result: BooleanArray = values.iter().map(|v| v.map(inside)).collect();
-                ColumnarValue::Array(Arc::new(result))
+                ColumnarValue::Array(Arc::new(per_address(&values, inside)))
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_address_answers_every_row_as_testing_it_alone_does() {
+        // Repeats, NULLs, an empty string, addresses longer than a view holds, and more distinct
+        // short ones than the table has slots, so that slots are taken over.
+        let mut values: Vec<Option<String>> = Vec::new();
+        for i in 0..5000u32 {
+            values.push(Some(format!("10.{}.{}.{}", i % 7, (i * 31) % 256, (i * 17) % 256)));
+            values.push(Some(format!("198.51.{}.{}", i % 3, i % 256)));
+            values.push(if i % 5 == 0 { None } else { Some("169.254.169.123".to_string()) });
+            values.push(Some(["", "-", "fd00:ec2::253", "2001:db8::1", "10.0.0.1"][i as usize % 5].to_string()));
+        }
+        let array: StringViewArray = values.iter().map(|v| v.as_deref()).collect();
+        let blocks: Vec<Cidr> = INTERNAL_BLOCKS.iter().filter_map(|b| b.parse().ok()).collect();
+        let test = |a: &str| blocks.iter().any(|block| block.contains_str(a));
+        let expected: BooleanArray = values.iter().map(|v| v.as_deref().map(test)).collect();
+        assert_eq!(per_address(&array, test), expected);
+        assert!(expected.iter().any(|v| v == Some(true)) && expected.iter().any(|v| v == Some(false)));
     }
 }
