@@ -11,13 +11,13 @@
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, Int64Array, ListArray, StringArray, StructArray, UInt32Array};
+use datafusion::arrow::array::{ArrayRef, Int64Array, ListArray, StringArray, StructArray, UInt32Array};
 use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
 use datafusion::arrow::datatypes::{DataType, Field, Fields};
 use datafusion::common::{Result, exec_err};
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility};
 
-use super::cidr::as_view;
+use super::cidr::{as_view, per_address};
 use crate::ioc::{Indicator, IndicatorIndex};
 
 /// The address columns, in argument order.
@@ -90,6 +90,9 @@ impl ScalarUDFImpl for IocHits {
             .map(|arg| arg.to_array(rows).and_then(|array| as_view(&array, "ioc_hits")))
             .collect::<Result<Vec<_>>>()?;
         let (indicators, index) = self.indicators.as_ref();
+        // Per side, the indicators each row's address falls in.
+        let found: Vec<Vec<Option<&[u32]>>> =
+            columns.iter().map(|column| per_address(column, |address| index.lookup_str(address))).collect();
         let (mut ids, mut matched, mut direction) = (Vec::new(), Vec::new(), Vec::new());
         let mut offsets: Vec<i32> = Vec::with_capacity(rows + 1);
         offsets.push(0);
@@ -98,11 +101,8 @@ impl ScalarUDFImpl for IocHits {
         let mut hits: Vec<(u32, u8)> = Vec::new();
         for row in 0..rows {
             hits.clear();
-            for (side, column) in columns.iter().enumerate() {
-                if column.is_null(row) {
-                    continue;
-                }
-                for &id in index.lookup_str(column.value(row)) {
+            for (side, found) in found.iter().enumerate() {
+                for &id in found[row].unwrap_or_default() {
                     match hits.iter_mut().find(|(hit, _)| *hit == id) {
                         Some((_, sides)) => *sides |= 1 << side,
                         None => hits.push((id, 1 << side)),
