@@ -260,13 +260,13 @@ async fn the_logs_are_read_once_into_a_copy_that_answers_the_same() {
     };
     let args = QueryArgs::default();
     let logs = open().await;
-    let from_logs = logs.report_parts(3600, &args).await.unwrap();
+    let from_logs = logs.report_parts(3600, &args, |_| {}).await.unwrap();
 
     let mut engine = open().await;
     assert!(engine.read_once().await.unwrap());
     let read = engine.report().totals();
     std::fs::remove_dir_all(&root).unwrap();
-    let from_copy = engine.report_parts(3600, &args).await.unwrap();
+    let from_copy = engine.report_parts(3600, &args, |_| {}).await.unwrap();
     assert_eq!(text(&from_copy), text(&from_logs));
     assert!(from_copy.iter().map(|p| p.name).eq(from_logs.iter().map(|p| p.name)));
     assert!(from_copy.iter().all(|p| p.name == "late" || p.batches.iter().any(|b| b.num_rows() > 0)));

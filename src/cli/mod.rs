@@ -156,15 +156,19 @@ pub async fn execute(plan: Plan) -> anyhow::Result<Outcome> {
     if let Some(blocks) = &plan.internal {
         engine.set_internal(blocks.clone());
     }
-    let progress = Progress::start(&plan, &sources_size, Arc::clone(engine.report()));
+    let mut progress = Progress::start(&plan, &sources_size, Arc::clone(engine.report()));
     let answer = async {
         match &plan.action {
             Action::Builtin(query, args) => engine.builtin(query, args).await?.execute_stream().await,
             Action::Sql(sql, limit) => engine.sql(sql, *limit).await?.execute_stream().await,
             Action::Detect { detections, args, flows } => {
-                if passes > 1 && !engine.read_once().await? {
-                    // Parquet, read in place by every detection.
-                    progress.bar.set_length(stored * passes);
+                if passes > 1 {
+                    if engine.read_once().await? {
+                        progress.querying(format!("logs read into a copy; running {passes} detections"));
+                    } else {
+                        // Parquet, read in place by every detection.
+                        progress.bar.set_length(stored * passes);
+                    }
                 }
                 engine.detect(detections, args, *flows).await
             }
@@ -381,17 +385,27 @@ async fn report(
     if let Some(blocks) = &plan.internal {
         engine.set_internal(blocks.clone());
     }
-    // One query per section, ranking and detection: the logs are read once, into a copy.
-    let passes = BuiltinQuery::named("report").map_or(0, |q| q.sections().len())
-        + crate::query::REPORT_RANKINGS.len()
-        + BuiltinQuery::detections().len();
-    let progress = Progress::start(plan, &(listed.len() as u64, stored), Arc::clone(engine.report()));
+    // The report's parts: the sections and rankings, one query each, then the findings of the
+    // detections, one query each. The logs are read once, into a copy that every query reads.
+    let part_count =
+        BuiltinQuery::named("report").map_or(0, |q| q.sections().len()) + crate::query::REPORT_RANKINGS.len() + 1;
+    let passes = part_count - 1 + BuiltinQuery::detections().len();
+    let mut progress = Progress::start(plan, &(listed.len() as u64, stored), Arc::clone(engine.report()));
     let parts = async {
-        if !engine.read_once().await? {
+        let copied = engine.read_once().await?;
+        if !copied {
             // Parquet, read in place by every query.
             progress.bar.set_length(stored * passes as u64);
         }
-        engine.report_parts(report::LATE_AFTER, args).await
+        let mut started = 0;
+        engine
+            .report_parts(report::LATE_AFTER, args, |name| {
+                started += 1;
+                if copied {
+                    progress.querying(format!("logs read into a copy; report query {started} of {part_count}: {name}"));
+                }
+            })
+            .await
     }
     .await;
     progress.finish();
@@ -549,6 +563,19 @@ impl Progress {
             }
         });
         Progress { bar, ticker: Some(ticker) }
+    }
+
+    /// The logs are read (into a copy, which the queries now read): the bar of bytes would stand still,
+    /// so it becomes a spinner saying `what` is being done.
+    fn querying(&mut self, what: String) {
+        if let Some(ticker) = self.ticker.take() {
+            ticker.abort();
+            let style = indicatif::ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner());
+            self.bar.set_style(style);
+            self.bar.enable_steady_tick(std::time::Duration::from_millis(200));
+        }
+        self.bar.set_message(what);
     }
 
     fn finish(self) {

@@ -532,13 +532,20 @@ impl Engine {
     /// The nightly report's answers, one query after another (each reads the logs): the sections of
     /// `queries/report.sql`, the rankings [`REPORT_RANKINGS`] and the findings of every detection.
     /// `late` is `$late`. Rankings and `rejected-sources` keep `args.limit` rows
-    /// ([`REPORT_ROWS`] by default); detections take `args.params`.
-    pub async fn report_parts(&self, late: i64, args: &QueryArgs) -> Result<Vec<ReportPart>> {
+    /// ([`REPORT_ROWS`] by default); detections take `args.params`. `on_part` is told each part's name
+    /// as its query starts (for progress).
+    pub async fn report_parts(
+        &self,
+        late: i64,
+        args: &QueryArgs,
+        mut on_part: impl FnMut(&str),
+    ) -> Result<Vec<ReportPart>> {
         let query =
             BuiltinQuery::named("report").ok_or_else(|| DataFusionError::Plan("the report query is missing".into()))?;
         let rows = args.limit.unwrap_or(REPORT_ROWS);
         let mut parts = Vec::new();
         for (name, sql) in query.sections() {
+            on_part(name);
             let mut frame = self.ctx.sql(sql).await?;
             if sql.contains("$late") {
                 frame = frame
@@ -550,12 +557,14 @@ impl Engine {
             parts.push(collect(name, frame).await?);
         }
         for name in REPORT_RANKINGS {
+            on_part(name);
             let ranking =
                 BuiltinQuery::named(name).ok_or_else(|| DataFusionError::Plan(format!("no built-in query {name}")))?;
             let frame = self.builtin(&ranking, &QueryArgs { limit: Some(rows), ..QueryArgs::default() }).await?;
             parts.push(collect(name, frame).await?);
         }
         let detections = BuiltinQuery::detections();
+        on_part("detections");
         let stream =
             self.detect(&detections, &QueryArgs { params: args.params.clone(), ..QueryArgs::default() }, false).await?;
         let schema = stream.schema();
