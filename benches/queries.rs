@@ -12,12 +12,14 @@ use std::path::PathBuf;
 use arrow::array::{AsArray, RecordBatch};
 use arrow::datatypes::Int64Type;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use datafusion::common::ScalarValue;
 use flowq::generate::{CorpusSpec, write_corpus};
 use flowq::ioc::{Indicator, IndicatorList};
-use flowq::net::Cidr;
+use flowq::net::{Cidr, INTERNAL_BLOCKS};
 use flowq::query::{BuiltinQuery, Engine, Filters, QueryArgs, Source};
 use flowq::source::{Selection, list_local};
 use flowq::table::DecodeOptions;
+use futures::TryStreamExt;
 
 const OBJECTS: u32 = 10;
 const RECORDS_PER_OBJECT: u32 = 200_000;
@@ -30,6 +32,8 @@ struct Truth {
     rejected_tcp_by_source: HashMap<String, i64>,
     ssh_rdp: usize,
     flows_by_address: HashMap<String, usize>,
+    /// Accepted bytes from an internal address to an external one, per pair and hour.
+    outbound: HashMap<(String, String, i64), i64>,
 }
 
 fn fold(objects: &[PathBuf]) -> Truth {
@@ -41,6 +45,12 @@ fn fold(objects: &[PathBuf]) -> Truth {
             let f: Vec<&str> = line.split(' ').collect();
             truth.records += 1;
             let (src, dst, srcport, dstport, protocol, bytes, action) = (f[3], f[4], f[5], f[6], f[7], f[9], f[12]);
+            let internal = |a: &str| INTERNAL_BLOCKS.iter().any(|b| b.parse::<Cidr>().unwrap().contains_str(a));
+            if action == "ACCEPT" && internal(src) && dst != "-" && !internal(dst) {
+                let hour = f[10].parse::<i64>().unwrap() / 3600;
+                *truth.outbound.entry((src.to_string(), dst.to_string(), hour)).or_default() +=
+                    bytes.parse::<i64>().unwrap();
+            }
             for addr in [src, dst].into_iter().filter(|a| *a != "-") {
                 *truth.bytes_by_address.entry(addr.to_string()).or_default() += bytes.parse::<i64>().unwrap_or(0);
             }
@@ -158,6 +168,33 @@ fn benches(c: &mut Criterion) {
             assert_eq!(rows(&batches), truth.flows_by_address[&busiest], "one hit per flow of the busiest address");
         })
     };
+    // The detection that tests every accepted flow's addresses with is_internal, at a threshold that
+    // some pairs reach in some hour: one finding per such pair.
+    let min_bytes = 50_000_000;
+    let pairs: std::collections::HashSet<(&String, &String)> =
+        truth.outbound.iter().filter(|(_, bytes)| **bytes >= min_bytes).map(|((s, d, _), _)| (s, d)).collect();
+    assert!(!pairs.is_empty() && pairs.len() < truth.outbound.len(), "a threshold some pairs reach");
+    let exfiltration = || {
+        runtime.block_on(async {
+            let listing = list_local(&selection).unwrap();
+            let engine =
+                Engine::open(vec![Source::local(listing)], DecodeOptions::default(), &Filters::default(), None)
+                    .await
+                    .unwrap();
+            let detection = BuiltinQuery::named("exfiltration").unwrap();
+            let params = [("min_bytes".to_string(), ScalarValue::Int64(Some(min_bytes)))].into();
+            let args = QueryArgs { params, ..QueryArgs::default() };
+            let stream = engine.detect(&[detection], &args, false).await.unwrap();
+            let batches: Vec<RecordBatch> = stream.try_collect().await.unwrap();
+            assert_eq!(rows(&batches), pairs.len(), "one finding per pair over the threshold");
+        })
+    };
+    let mut group = c.benchmark_group("detect");
+    group.throughput(Throughput::Elements(summary.records));
+    group.sample_size(10);
+    group.bench_function("exfiltration", |b| b.iter(exfiltration));
+    group.finish();
+
     let mut group = c.benchmark_group("sweep");
     group.throughput(Throughput::Elements(summary.records));
     group.sample_size(10);
