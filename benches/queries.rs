@@ -38,6 +38,8 @@ struct Truth {
 
 fn fold(objects: &[PathBuf]) -> Truth {
     let mut truth = Truth::default();
+    let blocks: Vec<Cidr> = INTERNAL_BLOCKS.iter().map(|b| b.parse().unwrap()).collect();
+    let internal = |a: &str| blocks.iter().any(|b| b.contains_str(a));
     for path in objects {
         let mut text = String::new();
         flate2::read::MultiGzDecoder::new(std::fs::File::open(path).unwrap()).read_to_string(&mut text).unwrap();
@@ -45,7 +47,6 @@ fn fold(objects: &[PathBuf]) -> Truth {
             let f: Vec<&str> = line.split(' ').collect();
             truth.records += 1;
             let (src, dst, srcport, dstport, protocol, bytes, action) = (f[3], f[4], f[5], f[6], f[7], f[9], f[12]);
-            let internal = |a: &str| INTERNAL_BLOCKS.iter().any(|b| b.parse::<Cidr>().unwrap().contains_str(a));
             if action == "ACCEPT" && internal(src) && dst != "-" && !internal(dst) {
                 let hour = f[10].parse::<i64>().unwrap() / 3600;
                 *truth.outbound.entry((src.to_string(), dst.to_string(), hour)).or_default() +=
@@ -79,6 +80,12 @@ async fn run(engine: &Engine, name: &str, cidr: Option<&str>) -> Vec<RecordBatch
     let query = BuiltinQuery::named(name).unwrap();
     let args = QueryArgs { cidr: cidr.map(|c| c.parse::<Cidr>().unwrap()), limit: None, ..QueryArgs::default() };
     engine.builtin(&query, &args).await.unwrap().collect().await.unwrap()
+}
+
+/// An engine over the corpus in `selection`, as a query run opens it.
+async fn open(selection: &Selection) -> Engine {
+    let listing = list_local(selection).unwrap();
+    Engine::open(vec![Source::local(listing)], DecodeOptions::default(), &Filters::default(), None).await.unwrap()
 }
 
 fn rows(batches: &[RecordBatch]) -> usize {
@@ -116,10 +123,7 @@ fn benches(c: &mut Criterion) {
     };
     let once = |name: &str| {
         runtime.block_on(async {
-            let listing = list_local(&selection).unwrap();
-            let filters = Filters::default();
-            let engine =
-                Engine::open(vec![Source::local(listing)], DecodeOptions::default(), &filters, None).await.unwrap();
+            let engine = open(&selection).await;
             let batches = run(&engine, name, (name == "ip").then_some(busiest.as_str())).await;
             let totals = engine.report().totals();
             // A line the pre-filter passes over is read (counted, checked) but not loaded.
@@ -157,11 +161,7 @@ fn benches(c: &mut Criterion) {
     };
     let sweep = |indicators: &[Indicator]| {
         runtime.block_on(async {
-            let listing = list_local(&selection).unwrap();
-            let engine =
-                Engine::open(vec![Source::local(listing)], DecodeOptions::default(), &Filters::default(), None)
-                    .await
-                    .unwrap();
+            let engine = open(&selection).await;
             let query = BuiltinQuery::named("sweep").unwrap();
             let args = QueryArgs { indicators: indicators.to_vec(), ..QueryArgs::default() };
             let batches = engine.builtin(&query, &args).await.unwrap().collect().await.unwrap();
@@ -176,11 +176,7 @@ fn benches(c: &mut Criterion) {
     assert!(!pairs.is_empty() && pairs.len() < truth.outbound.len(), "a threshold some pairs reach");
     let exfiltration = || {
         runtime.block_on(async {
-            let listing = list_local(&selection).unwrap();
-            let engine =
-                Engine::open(vec![Source::local(listing)], DecodeOptions::default(), &Filters::default(), None)
-                    .await
-                    .unwrap();
+            let engine = open(&selection).await;
             let detection = BuiltinQuery::named("exfiltration").unwrap();
             let params = [("min_bytes".to_string(), ScalarValue::Int64(Some(min_bytes)))].into();
             let args = QueryArgs { params, ..QueryArgs::default() };
