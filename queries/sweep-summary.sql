@@ -18,6 +18,7 @@ SELECT indicator, list, list_line,
 FROM (SELECT hit['id'] AS id, hit['indicator'] AS indicator, hit['list'] AS list, hit['list_line'] AS list_line,
              hit['direction'] AS direction, start, "end", bytes, packets, action, interface_id,
              CASE hit['direction'] WHEN 'outbound' THEN srcaddr WHEN 'inbound' THEN dstaddr END AS peer
-      FROM (SELECT unnest(ioc_hits(srcaddr, dstaddr, pkt_srcaddr, pkt_dstaddr)) AS hit, * FROM flows) AS unnested) AS hits
+      FROM (SELECT unnest(ioc_hits(srcaddr, dstaddr, pkt_srcaddr, pkt_dstaddr)) AS hit, * FROM flows
+            WHERE ioc_hits(srcaddr, dstaddr, pkt_srcaddr, pkt_dstaddr) IS NOT NULL) AS unnested) AS hits
 GROUP BY id, indicator, list, list_line
 ORDER BY flows DESC, id

@@ -8,5 +8,6 @@
 SELECT hit['indicator'] AS indicator, hit['list'] AS list, hit['list_line'] AS list_line, hit['matched'] AS matched,
        hit['direction'] AS direction, start, "end", account_id, interface_id, srcaddr, dstaddr, srcport, dstport,
        protocol, packets, bytes, action, log_status, pkt_srcaddr, pkt_dstaddr, flow_direction, source, line
-FROM (SELECT unnest(ioc_hits(srcaddr, dstaddr, pkt_srcaddr, pkt_dstaddr)) AS hit, * FROM flows) AS hits
+FROM (SELECT unnest(ioc_hits(srcaddr, dstaddr, pkt_srcaddr, pkt_dstaddr)) AS hit, * FROM flows
+      WHERE ioc_hits(srcaddr, dstaddr, pkt_srcaddr, pkt_dstaddr) IS NOT NULL) AS hits
 ORDER BY start, "end", source, line, hit['id']

@@ -89,6 +89,58 @@ impl fmt::Display for Cidr {
     }
 }
 
+/// Answers about short strings, remembered: flow logs name the same few addresses over and over,
+/// so an address is parsed and tested once, not on every line. A string of at most 15 bytes (every
+/// IPv4 address) is the whole key of a slot of a fixed table; a collision only replaces the slot, so
+/// an answer never comes from another string. Longer strings are answered every time.
+#[derive(Debug, Clone)]
+pub struct Memo<T> {
+    slots: Vec<Option<(u128, T)>>,
+}
+
+/// Slots of a [`Memo`].
+const MEMO_SLOTS: usize = 1024;
+
+impl<T: Copy> Memo<T> {
+    /// An empty memo.
+    pub fn new() -> Self {
+        Memo { slots: vec![None; MEMO_SLOTS] }
+    }
+
+    /// `answer(text)`, from the memo when `text` was answered before.
+    pub fn get(&mut self, text: &str, answer: impl FnOnce(&str) -> T) -> T {
+        let bytes = text.as_bytes();
+        if bytes.len() >= 16 {
+            return answer(text);
+        }
+        let mut key = [0u8; 16];
+        key[..bytes.len()].copy_from_slice(bytes);
+        key[15] = bytes.len() as u8;
+        self.get_keyed(u128::from_le_bytes(key), || answer(text))
+    }
+
+    /// `answer()` for the string whose key is `key`: as a little-endian number, its bytes, then zeros,
+    /// then its length in the last byte (the key [`Memo::get`] makes).
+    pub fn get_keyed(&mut self, key: u128, answer: impl FnOnce() -> T) -> T {
+        let mixed = (key as u64 ^ (key >> 64) as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let slot = &mut self.slots[(mixed >> (64 - MEMO_SLOTS.trailing_zeros())) as usize];
+        match *slot {
+            Some((held, known)) if held == key => known,
+            _ => {
+                let known = answer();
+                *slot = Some((key, known));
+                known
+            }
+        }
+    }
+}
+
+impl<T: Copy> Default for Memo<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// The blocks of private and other non-internet addresses: RFC 1918, shared (100.64.0.0/10),
 /// link-local, loopback, and IPv6 unique local, link-local and loopback. A VPC's IPv4 addresses are in
 /// them unless it brought its own public range; its IPv6 addresses are public and are not.
@@ -110,6 +162,32 @@ mod tests {
 
     fn cidr(s: &str) -> Cidr {
         s.parse().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn a_memo_answers_every_string_as_asking_it_alone_does() {
+        // Strings that are prefixes of one another, hold NULs, fill the key or do not fit it, and
+        // more distinct ones than there are slots.
+        let mut values: Vec<String> = ["", "\0", "a", "a\0", "\0a", "10.0.0.1", "10.0.0.10", "255.255.255.255"]
+            .iter()
+            .chain(&["255.255.255.2550", "2001:db8:1234:a100::1"])
+            .map(|v| v.to_string())
+            .collect();
+        values.extend((0..5000).map(|i| format!("10.{}.{}.{}", i % 7, (i * 31) % 256, i % 256)));
+        let answer = |s: &str| s.bytes().fold(s.len() as u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
+        let mut memo = Memo::new();
+        let mut asked = 0;
+        for _ in 0..2 {
+            for value in &values {
+                let got = memo.get(value, |s| {
+                    asked += 1;
+                    answer(s)
+                });
+                assert_eq!(got, answer(value), "{value:?}");
+            }
+        }
+        // Answers were remembered: fewer asked than looked up, yet more than the slots hold.
+        assert!(asked < 2 * values.len() && asked > MEMO_SLOTS, "{asked}");
     }
 
     #[test]

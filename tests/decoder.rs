@@ -11,7 +11,7 @@ use std::sync::Arc;
 use arrow::array::{Array, RecordBatch};
 use arrow::datatypes::SchemaRef;
 use arrow::util::display::array_value_to_string;
-use flowq::decode::{FlowDecoderBuilder, ObjectDecoder, Prefilter, Problem, ProblemKind, file_schema};
+use flowq::decode::{FieldTest, FlowDecoderBuilder, ObjectDecoder, Prefilter, Problem, ProblemKind, file_schema};
 use proptest::prelude::*;
 
 use common::{files_under, fixtures, reference_read, text_of};
@@ -547,11 +547,11 @@ fn conditions_load_exactly_the_rows_that_meet_them_and_report_every_problem() {
             };
             let expected: Vec<_> = rows(&plain).into_iter().filter(|row| meets(row)).collect();
             let prefilter = Prefilter {
-                needles: Vec::new(),
                 conditions: conditions
                     .iter()
                     .map(|any| any.iter().map(|(c, v)| (c.to_string(), v.to_vec())).collect())
                     .collect(),
+                ..Prefilter::default()
             };
             for (chunk, batch) in [(1, 3), (7, 2), (100, 8192), (4096, 5), (usize::MAX, 8192)] {
                 let builder =
@@ -568,5 +568,67 @@ fn conditions_load_exactly_the_rows_that_meet_them_and_report_every_problem() {
             };
             assert_eq!(lines(rows(&batches)), lines(expected.clone()), "{conditions:?} projected");
         }
+    }
+}
+
+/// A field test loads exactly the rows of the plain path of which a tested column holds a value the
+/// test passes (a `-`, NULL, passes none), with the same line numbers, and reports exactly the plain
+/// path's problems, wherever chunks and batches end; also beside conditions, when the tested columns
+/// are not built, and when the format has none of them.
+#[test]
+fn a_field_test_loads_exactly_the_rows_whose_fields_pass_and_reports_every_problem() {
+    let mut inputs: Vec<Vec<u8>> = vec![PREFILTER_TRICKS.as_bytes().to_vec(), MIXED.as_bytes().to_vec()];
+    inputs.extend(files_under(&fixtures().join("AWSLogs")).iter().take(4).map(|p| std::fs::read(p).unwrap()));
+    for sample in ["02-nodata-skipdata.log", "04-ipv6.log", "06-nat-gateway.log"] {
+        inputs.push(std::fs::read(fixtures().join("samples").join(sample)).unwrap());
+    }
+    type Case<'a> = (&'a [&'a str], &'a [&'a str], Option<i64>);
+    let cases: [Case; 5] = [
+        (&["srcaddr", "dstaddr"], &["10.0.1.1", "192.0.2.200", "-"], None),
+        (&["dstaddr"], &["10.0.1.12", "10.0.9.9", "172.31.16.139"], None),
+        (&["srcaddr", "pkt_srcaddr"], &["10.0.1.5", "203.0.113.5", "2001:db8:1234:a100:8d6e:3477:df66:f105"], None),
+        (&["srcaddr", "dstaddr"], &["10.0.1.1", "10.0.1.12", "52.95.128.179"], Some(8)),
+        (&["pkt_dstaddr"], &["no such value"], None),
+    ];
+    for input in &inputs {
+        let (plain, plain_problems) = decode(input, all_columns(), usize::MAX, 8192, None);
+        for (columns, values, bytes) in cases {
+            let passes = |row: &BTreeMap<String, String>| {
+                columns.iter().any(|c| row.get(*c).is_some_and(|v| values.contains(&v.as_str())))
+                    && bytes.is_none_or(|b| row.get("bytes") == Some(&b.to_string()))
+            };
+            let expected: Vec<_> = rows(&plain).into_iter().filter(|row| passes(row)).collect();
+            let owned: Vec<String> = values.iter().map(|v| v.to_string()).collect();
+            let prefilter = Prefilter {
+                conditions: bytes.map(|b| vec![("bytes".to_string(), vec![b])]).into_iter().collect(),
+                fields: Some(FieldTest {
+                    columns: columns.iter().map(|c| c.to_string()).collect(),
+                    passes: Arc::new(move |value| owned.iter().any(|v| v == value)),
+                }),
+                ..Prefilter::default()
+            };
+            for (chunk, batch) in [(1, 3), (7, 2), (100, 8192), (4096, 5), (usize::MAX, 8192)] {
+                let builder =
+                    FlowDecoderBuilder::new(all_columns()).with_batch_size(batch).with_prefilter(prefilter.clone());
+                let (batches, problems) = run(builder, input, chunk, batch);
+                assert_eq!(rows(&batches), expected, "{columns:?} {values:?} chunk {chunk} batch {batch}");
+                assert_eq!(problems, plain_problems, "{columns:?} {values:?} chunk {chunk}");
+            }
+            // The tested columns need not be built.
+            let builder = FlowDecoderBuilder::new(projected(&["bytes", "line"])).with_prefilter(prefilter.clone());
+            let (batches, _) = run(builder, input, 100, 8192);
+            let lines = |rows: Vec<BTreeMap<String, String>>| -> Vec<String> {
+                rows.into_iter().map(|row| row["line"].clone()).collect()
+            };
+            assert_eq!(lines(rows(&batches)), lines(expected.clone()), "{columns:?} {values:?} projected");
+        }
+    }
+    // The cases are not vacuous: some rows of the inputs pass, and some do not.
+    let all: Vec<_> =
+        inputs.iter().flat_map(|input| rows(&decode(input, all_columns(), usize::MAX, 8192, None).0)).collect();
+    for (columns, values, _) in &cases[..3] {
+        let passing =
+            all.iter().filter(|row| columns.iter().any(|c| row.get(*c).is_some_and(|v| values.contains(&v.as_str()))));
+        assert!(passing.count() > 0, "{columns:?} {values:?}");
     }
 }

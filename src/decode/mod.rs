@@ -19,4 +19,4 @@ pub use fields::{
 };
 pub use object::{ObjectDecoder, WHOLE_STORED_LIMIT, WHOLE_TEXT_LIMIT, first_header};
 pub use problem::{Problem, ProblemKind, Scope};
-pub use records::{DEFAULT_BATCH_SIZE, FlowDecoder, FlowDecoderBuilder, MAX_LINE, Prefilter};
+pub use records::{DEFAULT_BATCH_SIZE, FieldTest, FlowDecoder, FlowDecoderBuilder, MAX_LINE, Prefilter};

@@ -17,9 +17,10 @@
 //!   byte strings and cannot be a header is passed over: counted for line numbers and in
 //!   [`FlowDecoder::passed_over`], but not split, checked or loaded. A line whose numeric fields miss
 //!   one of its conditions is checked like any other (its problems are reported), then passed over
-//!   rather than loaded. The caller must only give strings and conditions that every line its query
-//!   can match meets.
+//!   rather than loaded, as is a line none of whose tested text fields passes its field test. The
+//!   caller must only give strings, conditions and tests that every line its query can match meets.
 
+use std::fmt;
 use std::sync::Arc;
 
 use arrow::array::{
@@ -32,6 +33,7 @@ use memchr::{memchr, memchr_iter, memmem, memrchr};
 
 use super::fields::{self, DEFAULT_FORMAT, FieldKind, LINE_COLUMN};
 use super::problem::{Problem, ProblemKind, quote};
+use crate::net::Memo;
 
 /// The longest line accepted; flow-log records are a few hundred bytes.
 pub const MAX_LINE: usize = 64 * 1024;
@@ -44,7 +46,7 @@ pub const DEFAULT_BATCH_SIZE: usize = 8192;
 
 /// What every line a query can match is known to have, so that the other lines need not be loaded
 /// (see [`FlowDecoderBuilder::with_prefilter`]). Plain data; the default lets every line through.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct Prefilter {
     /// Byte strings: a line that contains none of them, and cannot be a header, is passed over
     /// unparsed. Empty: no such strings.
@@ -53,6 +55,25 @@ pub struct Prefilter {
     /// alternatives `(column, values)`, met when one of those columns holds one of its values; a field
     /// that is `-`, or that the object's format does not have, holds none.
     pub conditions: Vec<Vec<(String, Vec<i64>)>>,
+    /// A test of text fields, one of which a line must pass to be loaded.
+    pub fields: Option<FieldTest>,
+}
+
+/// A test of text fields for the pre-filter: a line passes when one of `columns` holds a value (not
+/// `-`, nor a field its format does not have) that `passes` accepts. Answers are remembered per
+/// value ([`Memo`]), so `passes` must depend on the value alone.
+#[derive(Clone)]
+pub struct FieldTest {
+    /// The columns tested.
+    pub columns: Vec<String>,
+    /// Whether a value passes.
+    pub passes: Arc<dyn Fn(&str) -> bool + Send + Sync>,
+}
+
+impl fmt::Debug for FieldTest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FieldTest").field("columns", &self.columns).finish_non_exhaustive()
+    }
 }
 
 /// The format of the lines being read: the fields named by the last header line, or assumed.
@@ -238,9 +259,10 @@ impl FlowDecoderBuilder {
     }
 
     /// Loads only the lines that contain at least one of `prefilter.needles` (header lines are always
-    /// read; the others are passed over unparsed) and whose numeric fields meet every condition of
-    /// `prefilter.conditions`. Exact only when every line the query can match does both (see the
-    /// `table` module's pre-filter). An empty needle means no needles.
+    /// read; the others are passed over unparsed), whose numeric fields meet every condition of
+    /// `prefilter.conditions`, and of which a field passes `prefilter.fields`. Exact only when every
+    /// line the query can match does all three (see the `table` module's pre-filter). An empty needle
+    /// means no needles.
     pub fn with_prefilter(mut self, mut prefilter: Prefilter) -> Self {
         if prefilter.needles.iter().any(Vec::is_empty) {
             prefilter.needles.clear();
@@ -297,6 +319,8 @@ impl FlowDecoderBuilder {
             next_hits: vec![None; self.prefilter.needles.len()],
             conditions: self.prefilter.conditions,
             bound_conditions: Vec::new(),
+            field_test: self.prefilter.fields.map(|test| (test, Memo::new())),
+            tested_texts: Vec::new(),
             passed_over: 0,
         }
     }
@@ -358,6 +382,10 @@ pub struct FlowDecoder {
     /// The same conditions under the current format: alternatives by field position (an
     /// alternative on a field the format does not have is left out: it is never met).
     bound_conditions: Vec<Vec<(usize, Vec<i64>)>>,
+    /// The pre-filter's test of text fields, with its answers so far.
+    field_test: Option<(FieldTest, Memo<bool>)>,
+    /// The positions of its fields under the current format.
+    tested_texts: Vec<usize>,
     passed_over: u64,
 }
 
@@ -696,6 +724,12 @@ impl FlowDecoder {
                     .collect()
             })
             .collect();
+        self.tested_texts = match &self.field_test {
+            Some((test, _)) => {
+                test.columns.iter().filter_map(|name| format.columns.iter().position(|c| c == name)).collect()
+            }
+            None => Vec::new(),
+        };
         self.deferred = (0..format.columns.len())
             .filter(|&pos| self.parse[pos] && !self.tested[pos] && format.kinds[pos] != FieldKind::Text)
             .collect();
@@ -719,10 +753,10 @@ impl FlowDecoder {
             return;
         }
         // The fields in step, without bounds checks: the format has one kind and one flag per field,
-        // and the field count was checked above. Under pre-filter conditions, the first pass parses
-        // only the fields they test and checks the others (cheaper than parsing them); the values a
-        // column needs are parsed after, only for the lines that meet the conditions.
-        let conditional = !self.bound_conditions.is_empty();
+        // and the field count was checked above. Under a pre-filter's conditions or field test, the
+        // first pass parses only the fields the conditions test and checks the others (cheaper than
+        // parsing them); the values a column needs are parsed after, only for the lines that pass.
+        let conditional = !self.bound_conditions.is_empty() || self.field_test.is_some();
         let first = if conditional { &self.tested } else { &self.parse };
         self.numbers.resize(self.spans.len(), None);
         let fields = self.spans.iter().zip(&format.kinds).zip(first).zip(&mut self.numbers);
@@ -752,7 +786,16 @@ impl FlowDecoder {
             .bound_conditions
             .iter()
             .all(|any| any.iter().any(|(pos, values)| numbers[*pos].is_some_and(|n| values.contains(&n))));
-        if !meets {
+        let passes = meets
+            && match &mut self.field_test {
+                None => true,
+                Some((test, memo)) => self.tested_texts.iter().any(|&pos| {
+                    let (start, end) = self.spans[pos];
+                    let value = &text[start..end];
+                    value != "-" && memo.get(value, |value| (test.passes)(value))
+                }),
+            };
+        if !passes {
             self.passed_over += 1;
             return;
         }
@@ -1022,7 +1065,7 @@ mod tests {
     fn each_line_is_searched_once_for_strings_that_hold_each_other() {
         let needles = ["10.0.1.5", "10.0.1.", "10.0.1.5", "eni-1", "10.0.1.", "eni-12"];
         let prefilter =
-            Prefilter { needles: needles.iter().map(|n| n.as_bytes().to_vec()).collect(), conditions: Vec::new() };
+            Prefilter { needles: needles.iter().map(|n| n.as_bytes().to_vec()).collect(), ..Prefilter::default() };
         let decoder = FlowDecoderBuilder::new(fields::file_schema(&[])).with_prefilter(prefilter).build();
         let kept: Vec<&[u8]> = decoder.needles.iter().map(|n| n.needle()).collect();
         assert_eq!(kept, vec![b"eni-1".as_slice(), b"10.0.1.".as_slice()]);

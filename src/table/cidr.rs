@@ -8,8 +8,7 @@
 //! is NULL anyway) gives false. An invalid CIDR is an error that names it.
 //!
 //! Both run once per row, as does the sweep's `ioc_hits`, and flow logs name the same few addresses
-//! over and over: an address short enough to be held whole in its string view (an IPv4 address of
-//! up to 12 characters) is parsed once per batch ([`per_address`]).
+//! over and over: an IPv4 address is parsed once per batch ([`per_address`]).
 
 use std::sync::Arc;
 
@@ -19,7 +18,7 @@ use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{Result, ScalarValue, exec_err};
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility};
 
-use crate::net::{Cidr, INTERNAL_BLOCKS};
+use crate::net::{Cidr, INTERNAL_BLOCKS, Memo};
 
 /// The `cidr_contains` scalar function.
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -53,14 +52,10 @@ pub(super) fn as_view(array: &ArrayRef, function: &str) -> Result<StringViewArra
     }
 }
 
-/// Slots of [`per_address`]'s table of answers.
-const ANSWERS: usize = 1024;
-
-/// `answer` of each value of `addresses`, `None` for NULL. A value held whole in its view (12 bytes or
-/// fewer: the view is its length and its bytes) is answered from a table kept for the batch, keyed by
-/// the whole view, so a repeated address is answered once (or again, after a colliding one).
+/// `answer` of each value of `addresses`, `None` for NULL; a repeated address is answered once per
+/// batch (see [`Memo`]).
 pub(super) fn per_address<T: Copy>(addresses: &StringViewArray, answer: impl Fn(&str) -> T) -> Vec<Option<T>> {
-    let mut answers: Vec<Option<(u128, T)>> = vec![None; ANSWERS];
+    let mut memo = Memo::new();
     let views = addresses.views();
     (0..addresses.len())
         .map(|i| {
@@ -68,19 +63,14 @@ pub(super) fn per_address<T: Copy>(addresses: &StringViewArray, answer: impl Fn(
                 return None;
             }
             let view = views[i];
-            if view as u32 > MAX_INLINE {
-                return Some(answer(addresses.value(i)));
-            }
-            let mixed = (view as u64 ^ (view >> 64) as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-            let slot = &mut answers[(mixed >> 54) as usize];
-            match *slot {
-                Some((held, known)) if held == view => Some(known),
-                _ => {
-                    let known = answer(addresses.value(i));
-                    *slot = Some((view, known));
-                    Some(known)
-                }
-            }
+            let len = view as u32;
+            Some(if len <= MAX_INLINE {
+                // The view of a string it holds whole is its length (4 bytes) and its bytes: the
+                // memo's key is the bytes, then the length in the last byte.
+                memo.get_keyed((view >> 32) | (u128::from(len) << 120), || answer(addresses.value(i)))
+            } else {
+                memo.get(addresses.value(i), &answer)
+            })
         })
         .collect()
 }

@@ -18,6 +18,7 @@ use datafusion::common::{Result, exec_err};
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility};
 
 use super::cidr::{as_view, per_address};
+use crate::decode::FieldTest;
 use crate::ioc::{Indicator, IndicatorIndex};
 
 /// The address columns, in argument order.
@@ -38,6 +39,13 @@ impl IocHits {
     pub fn new(indicators: Vec<Indicator>) -> Self {
         let index = IndicatorIndex::new(&indicators);
         IocHits { signature: Signature::string(4, Volatility::Immutable), indicators: Arc::new((indicators, index)) }
+    }
+
+    /// The pre-filter's test for `ioc_hits(columns…) IS NOT NULL`: a value that falls in an indicator
+    /// passes.
+    pub(super) fn field_test(&self, columns: Vec<String>) -> FieldTest {
+        let indicators = Arc::clone(&self.indicators);
+        FieldTest { columns, passes: Arc::new(move |value| !indicators.1.lookup_str(value).is_empty()) }
     }
 
     fn fields() -> Fields {

@@ -164,7 +164,7 @@ impl TableProvider for FlowsTable {
         Ok(filters
             .iter()
             .map(|filter| {
-                if prefilter::needles(filter).is_some() || prefilter::condition(filter).is_some() {
+                if prefilter::understands(filter) {
                     TableProviderFilterPushDown::Inexact
                 } else {
                     TableProviderFilterPushDown::Unsupported

@@ -1,9 +1,10 @@
 //! The pre-filter: from the filters DataFusion pushes into the scan, what every line that can match
-//! has — byte strings of which it contains at least one, and values its numeric fields hold.
+//! has — byte strings of which it contains at least one, values its numeric fields hold, and an
+//! address field that passes a test.
 //!
 //! The scan may still return lines that do not match (`Inexact` pushdown), and DataFusion applies the
-//! filter itself above the scan; the pre-filter only saves parsing (strings) or loading (conditions)
-//! the lines that cannot match.
+//! filter itself above the scan; the pre-filter only saves parsing (strings) or loading (conditions,
+//! field tests) the lines that cannot match.
 //!
 //! Conditions: `col = <integer>`, `col IN (<integer>, …)` on a numeric column read from the line (not
 //! `line`), and `OR`s of them — `ssh-rdp`'s `srcport IN (22, 3389) OR dstport IN (22, 3389)`. Every
@@ -19,13 +20,20 @@
 //!   inside `10.1.2.0/24` can only be written `10.1.2.…`: `cidr_contains` reads an IPv4 address only in
 //!   its one dotted-decimal form (`Ipv4Addr`'s parser refuses leading zeros and other spellings).
 //! - `OR` of these. IPv6 blocks, blocks shorter than /8 and anything else are not pre-filtered.
+//!
+//! The field test comes from the sweep's `ioc_hits(srcaddr, dstaddr, pkt_srcaddr, pkt_dstaddr) IS NOT
+//! NULL`: a line is loaded only when one of those fields falls in an indicator, which the decoder asks
+//! the function's own index, after checking the line like a condition. `ioc_hits` is NULL exactly when
+//! no address of the row falls in an indicator (a `-` field is NULL, a value that is not an address
+//! falls in none), so the test passes over only rows the filter drops.
 
 use std::net::IpAddr;
 
 use datafusion::common::ScalarValue;
 use datafusion::logical_expr::{BinaryExpr, Expr, Operator};
 
-use crate::decode::{self, FieldKind, Prefilter};
+use super::IocHits;
+use crate::decode::{self, FieldKind, FieldTest, Prefilter};
 use crate::net::Cidr;
 
 /// Columns whose values are not always the line's own text.
@@ -98,8 +106,31 @@ pub(crate) fn condition(filter: &Expr) -> Option<Vec<(String, Vec<i64>)>> {
     }
 }
 
-/// The pre-filter for a scan: every condition it understands (a matching line meets all of them)
-/// and, of the filters it has strings for, the one whose shortest string is longest.
+/// The test of address fields for one filter: the sweep's `ioc_hits(…) IS NOT NULL` on columns of
+/// the line (some address falls in an indicator), or `None`.
+pub(crate) fn field_test(filter: &Expr) -> Option<FieldTest> {
+    let Expr::IsNotNull(call) = filter else { return None };
+    let Expr::ScalarFunction(call) = call.as_ref() else { return None };
+    let hits = call.func.inner().downcast_ref::<IocHits>()?;
+    let columns = call
+        .args
+        .iter()
+        .map(|arg| match arg {
+            Expr::Column(column) if from_the_line(arg) => Some(column.name.clone()),
+            _ => None,
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(hits.field_test(columns))
+}
+
+/// Whether the pre-filter understands `filter`.
+pub(crate) fn understands(filter: &Expr) -> bool {
+    needles(filter).is_some() || condition(filter).is_some() || field_test(filter).is_some()
+}
+
+/// The pre-filter for a scan: every condition it understands (a matching line meets all of them),
+/// of the filters it has strings for the one whose shortest string is longest, and the first field
+/// test.
 pub(crate) fn choose(filters: &[Expr]) -> Prefilter {
     Prefilter {
         needles: filters
@@ -108,6 +139,7 @@ pub(crate) fn choose(filters: &[Expr]) -> Prefilter {
             .max_by_key(|needles| needles.iter().map(Vec::len).min().unwrap_or(0))
             .unwrap_or_default(),
         conditions: filters.iter().filter_map(condition).collect(),
+        fields: filters.iter().find_map(field_test),
     }
 }
 
@@ -278,6 +310,32 @@ mod tests {
         assert_eq!(condition(&col("srcport").eq(lit(22)).or(col("srcaddr").eq(lit("10.0.0.1")))), None);
         assert_eq!(condition(&col("srcport").in_list(vec![lit(22)], true)), None);
         assert_eq!(condition(&col("srcport").eq(lit(ScalarValue::Int32(None)))), None);
+    }
+
+    #[test]
+    fn the_sweeps_filter_gives_a_test_of_its_address_fields() {
+        let indicators = crate::ioc::IndicatorList::read("t.txt", "198.51.100.77\n10.0.1.0/24\n").indicators;
+        let hits = datafusion::logical_expr::ScalarUDF::from(IocHits::new(indicators));
+        let sides = ["srcaddr", "dstaddr", "pkt_srcaddr", "pkt_dstaddr"];
+        let filter = hits.call(sides.map(col).to_vec()).is_not_null();
+        let test = field_test(&filter).unwrap_or_else(|| unreachable!());
+        assert_eq!(test.columns, sides);
+        for (value, passes) in [("198.51.100.77", true), ("10.0.1.9", true), ("10.0.2.1", false), ("-", false)] {
+            assert_eq!((test.passes)(value), passes, "{value}");
+        }
+        assert!(understands(&filter) && choose(&[filter]).fields.is_some());
+        // Not: the list itself, IS NULL, a column that may not come from the line, a literal.
+        let account = vec![col("account_id"), col("dstaddr"), col("pkt_srcaddr"), col("pkt_dstaddr")];
+        let literal = vec![lit("10.0.1.9"), col("dstaddr"), col("pkt_srcaddr"), col("pkt_dstaddr")];
+        for filter in [
+            hits.call(sides.map(col).to_vec()),
+            hits.call(sides.map(col).to_vec()).is_null(),
+            hits.call(account).is_not_null(),
+            hits.call(literal).is_not_null(),
+            cidr_contains("10.0.1.0/24", "srcaddr").is_not_null(),
+        ] {
+            assert!(field_test(&filter).is_none(), "{filter}");
+        }
     }
 
     #[test]
