@@ -21,13 +21,18 @@
 //!   its one dotted-decimal form (`Ipv4Addr`'s parser refuses leading zeros and other spellings).
 //! - `OR` of these. IPv6 blocks, blocks shorter than /8 and anything else are not pre-filtered.
 //!
-//! The field test comes from the sweep's `ioc_hits(srcaddr, dstaddr, pkt_srcaddr, pkt_dstaddr) IS NOT
-//! NULL`: a line is loaded only when one of those fields falls in an indicator, which the decoder asks
-//! the function's own index, after checking the line like a condition. `ioc_hits` is NULL exactly when
-//! no address of the row falls in an indicator (a `-` field is NULL, a value that is not an address
-//! falls in none), so the test passes over only rows the filter drops.
+//! Field tests: a line is loaded only when one of the tested address fields passes, which the decoder
+//! asks after checking the line like a condition. The first filter of these shapes gives the test:
+//! - the sweep's `ioc_hits(srcaddr, dstaddr, pkt_srcaddr, pkt_dstaddr) IS NOT NULL`: a value passes
+//!   when it falls in an indicator (the function's own index answers). `ioc_hits` is NULL exactly
+//!   when no address of the row falls in one (a `-` field is NULL, a value that is not an address
+//!   falls in none);
+//! - `cidr_contains('<block>', col)` and `OR`s of them, any family and prefix — so `ip` with an IPv6
+//!   address, and `--ip` with many blocks, which no strings serve: a value of one of their columns
+//!   passes when it is in one of their blocks. A row that meets the filter has such a value.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use datafusion::common::ScalarValue;
 use datafusion::logical_expr::{BinaryExpr, Expr, Operator};
@@ -106,21 +111,55 @@ pub(crate) fn condition(filter: &Expr) -> Option<Vec<(String, Vec<i64>)>> {
     }
 }
 
-/// The test of address fields for one filter: the sweep's `ioc_hits(…) IS NOT NULL` on columns of
-/// the line (some address falls in an indicator), or `None`.
+/// The test of address fields for one filter, or `None`:
+/// - the sweep's `ioc_hits(…) IS NOT NULL` on columns of the line: a value passes when it falls in an
+///   indicator;
+/// - `cidr_contains('<block>', col)` on a column of the line, and `OR`s of them: a value of one of
+///   those columns passes when it is inside one of those blocks.
 pub(crate) fn field_test(filter: &Expr) -> Option<FieldTest> {
-    let Expr::IsNotNull(call) = filter else { return None };
-    let Expr::ScalarFunction(call) = call.as_ref() else { return None };
-    let hits = call.func.inner().downcast_ref::<IocHits>()?;
-    let columns = call
-        .args
-        .iter()
-        .map(|arg| match arg {
-            Expr::Column(column) if from_the_line(arg) => Some(column.name.clone()),
+    if let Expr::IsNotNull(call) = filter {
+        let Expr::ScalarFunction(call) = call.as_ref() else { return None };
+        let hits = call.func.inner().downcast_ref::<IocHits>()?;
+        let columns = call.args.iter().map(line_column).collect::<Option<Vec<_>>>()?;
+        return Some(hits.field_test(columns));
+    }
+    let (mut blocks, mut columns) = (Vec::new(), Vec::new());
+    blocks_and_columns(filter, &mut blocks, &mut columns)?;
+    Some(FieldTest { columns, passes: Arc::new(move |value| blocks.iter().any(|b: &Cidr| b.contains_str(value))) })
+}
+
+/// Gathers the blocks and columns of an `OR` of `cidr_contains('<block>', col)`; `None` for any other
+/// filter, or for a block that is not one (the query's own error then reports it).
+fn blocks_and_columns(filter: &Expr, blocks: &mut Vec<Cidr>, columns: &mut Vec<String>) -> Option<()> {
+    match filter {
+        Expr::BinaryExpr(BinaryExpr { left, op: Operator::Or, right }) => {
+            blocks_and_columns(left, blocks, columns)?;
+            blocks_and_columns(right, blocks, columns)
+        }
+        Expr::ScalarFunction(call) if call.name() == "cidr_contains" => match call.args.as_slice() {
+            [Expr::Literal(block, _), column] => {
+                let block = block.try_as_str()??.parse::<Cidr>().ok()?;
+                let column = line_column(column)?;
+                if !blocks.contains(&block) {
+                    blocks.push(block);
+                }
+                if !columns.contains(&column) {
+                    columns.push(column);
+                }
+                Some(())
+            }
             _ => None,
-        })
-        .collect::<Option<Vec<_>>>()?;
-    Some(hits.field_test(columns))
+        },
+        _ => None,
+    }
+}
+
+/// The name of a column whose value is the line's own text.
+fn line_column(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::Column(column) if from_the_line(expr) => Some(column.name.clone()),
+        _ => None,
+    }
 }
 
 /// Whether the pre-filter understands `filter`.
@@ -333,6 +372,29 @@ mod tests {
             hits.call(account).is_not_null(),
             hits.call(literal).is_not_null(),
             cidr_contains("10.0.1.0/24", "srcaddr").is_not_null(),
+        ] {
+            assert!(field_test(&filter).is_none(), "{filter}");
+        }
+    }
+
+    #[test]
+    fn address_blocks_give_a_test_of_their_columns() {
+        let filter = cidr_contains("2001:db8::/32", "srcaddr")
+            .or(cidr_contains("10.0.0.0/7", "dstaddr"))
+            .or(cidr_contains("10.0.0.0/7", "srcaddr"));
+        let test = field_test(&filter).unwrap_or_else(|| unreachable!());
+        assert_eq!(test.columns, ["srcaddr", "dstaddr"]);
+        for (value, passes) in [("2001:db8::5", true), ("11.1.1.1", true), ("12.0.0.1", false), ("-", false)] {
+            assert_eq!((test.passes)(value), passes, "{value}");
+        }
+        assert!(understands(&filter));
+        // Not: a block that is not one (the query reports it), AND, other shapes and columns.
+        for filter in [
+            cidr_contains("10.0.0.0/33", "srcaddr"),
+            cidr_contains("10.0.0.0/8", "srcaddr").or(cidr_contains("nope", "dstaddr")),
+            cidr_contains("10.0.0.0/8", "srcaddr").and(cidr_contains("10.0.0.0/8", "dstaddr")),
+            cidr_contains("10.0.0.0/8", "srcaddr").or(col("action").eq(lit("REJECT"))),
+            cidr_contains("10.0.0.0/8", "account_id"),
         ] {
             assert!(field_test(&filter).is_none(), "{filter}");
         }
