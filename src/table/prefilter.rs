@@ -49,7 +49,7 @@ const MAX_NEEDLES: usize = 8;
 
 /// The strings for one filter, or `None` when the filter is not one the pre-filter understands.
 pub(crate) fn needles(filter: &Expr) -> Option<Vec<Vec<u8>>> {
-    let needles = match filter {
+    let mut needles = match filter {
         Expr::BinaryExpr(BinaryExpr { left, op: Operator::Or, right }) => {
             let mut both = needles(left)?;
             both.extend(needles(right)?);
@@ -77,6 +77,9 @@ pub(crate) fn needles(filter: &Expr) -> Option<Vec<Vec<u8>>> {
         },
         _ => return None,
     };
+    // One block on four columns is one string.
+    needles.sort();
+    needles.dedup();
     let usable = !needles.is_empty() && needles.len() <= MAX_NEEDLES && needles.iter().all(|n| !n.is_empty());
     usable.then_some(needles)
 }
@@ -303,8 +306,17 @@ mod tests {
 
     #[test]
     fn only_address_columns_and_understood_shapes() {
-        let either = cidr_contains("192.0.2.200", "srcaddr").or(cidr_contains("192.0.2.200", "dstaddr"));
+        let either = cidr_contains("192.0.2.200", "srcaddr").or(cidr_contains("198.51.100.7", "dstaddr"));
         assert_eq!(strings(&either).map(|n| n.len()), Some(2));
+        // Eight blocks on four columns each are eight strings.
+        let eight = (0..8)
+            .flat_map(|i| {
+                ["srcaddr", "dstaddr", "pkt_srcaddr", "pkt_dstaddr"]
+                    .map(|c| cidr_contains(&format!("10.0.{i}.0/24"), c))
+            })
+            .reduce(Expr::or)
+            .unwrap_or_else(|| unreachable!());
+        assert_eq!(strings(&eight).map(|n| n.len()), Some(8));
         assert_eq!(strings(&col("srcaddr").eq(lit("10.0.0.1"))), Some(vec!["10.0.0.1".into()]));
         assert_eq!(strings(&lit("10.0.0.1").eq(col("dstaddr"))), Some(vec!["10.0.0.1".into()]));
         assert_eq!(strings(&col("srcaddr").in_list(vec![lit("a"), lit("b")], false)).map(|n| n.len()), Some(2));
