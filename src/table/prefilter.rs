@@ -19,7 +19,7 @@
 //! - `cidr_contains('<IPv4 block>', col)`: the block's whole leading octets, as dotted text. An address
 //!   inside `10.1.2.0/24` can only be written `10.1.2.…`: `cidr_contains` reads an IPv4 address only in
 //!   its one dotted-decimal form (`Ipv4Addr`'s parser refuses leading zeros and other spellings).
-//! - `OR` of these. IPv6 blocks, blocks shorter than /8 and anything else are not pre-filtered.
+//! - `OR` of these. IPv6 blocks and blocks shorter than /8 give no strings (see the field tests).
 //!
 //! Field tests: a line is loaded only when one of the tested address fields passes, which the decoder
 //! asks after checking the line like a condition. The first filter of these shapes gives the test:
