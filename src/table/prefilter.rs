@@ -128,7 +128,9 @@ pub(crate) fn field_test(filter: &Expr) -> Option<FieldTest> {
     }
     let (mut blocks, mut columns) = (Vec::new(), Vec::new());
     blocks_and_columns(filter, &mut blocks, &mut columns)?;
-    Some(FieldTest { columns, passes: Arc::new(move |value| blocks.iter().any(|b: &Cidr| b.contains_str(value))) })
+    let passes =
+        move |value: &str| value.parse::<IpAddr>().is_ok_and(|ip| blocks.iter().any(|b: &Cidr| b.contains(ip)));
+    Some(FieldTest { columns, passes: Arc::new(passes) })
 }
 
 /// Gathers the blocks and columns of an `OR` of `cidr_contains('<block>', col)`; `None` for any other
