@@ -93,9 +93,16 @@ impl fmt::Display for Cidr {
 /// so an address is parsed and tested once, not on every line. A string of at most 15 bytes (every
 /// IPv4 address) is the whole key of a slot of a fixed table; a collision only replaces the slot, so
 /// an answer never comes from another string. Longer strings are answered every time.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Memo<T> {
     slots: Vec<Option<(u128, T)>>,
+}
+
+impl<T> fmt::Debug for Memo<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let held = self.slots.iter().filter(|slot| slot.is_some()).count();
+        f.debug_struct("Memo").field("held", &held).finish_non_exhaustive()
+    }
 }
 
 /// Slots of a [`Memo`].

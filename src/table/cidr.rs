@@ -8,7 +8,8 @@
 //! is NULL anyway) gives false. An invalid CIDR is an error that names it.
 //!
 //! Both run once per row, as does the sweep's `ioc_hits`, and flow logs name the same few addresses
-//! over and over: an IPv4 address is parsed once per batch ([`per_address`]).
+//! over and over: an address of up to 15 characters (every IPv4 address) is parsed once per batch, or
+//! again after a colliding one ([`per_address`]).
 
 use std::sync::Arc;
 
@@ -52,8 +53,8 @@ pub(super) fn as_view(array: &ArrayRef, function: &str) -> Result<StringViewArra
     }
 }
 
-/// `answer` of each value of `addresses`, `None` for NULL; a repeated address is answered once per
-/// batch (see [`Memo`]).
+/// `answer` of each value of `addresses`, `None` for NULL; a repeated address of up to 15 bytes is
+/// answered once per batch, or again after a colliding one (see [`Memo`]).
 pub(super) fn per_address<T: Copy>(addresses: &StringViewArray, answer: impl Fn(&str) -> T) -> Vec<Option<T>> {
     let mut memo = Memo::new();
     let views = addresses.views();
