@@ -93,7 +93,6 @@ impl fmt::Display for Cidr {
 /// so an address is parsed and tested once, not on every line. A string of at most 15 bytes (every
 /// IPv4 address) is the whole key of a slot of a fixed table; a collision only replaces the slot, so
 /// an answer never comes from another string. Longer strings are answered every time.
-#[derive(Clone)]
 pub struct Memo<T> {
     slots: Vec<Option<(u128, T)>>,
 }
