@@ -894,9 +894,6 @@ fn split_fields(line: &[u8], spans: &mut Vec<(usize, usize)>) {
         while flags != 0 {
             let pos = base + (flags.trailing_zeros() as usize >> 3);
             flags &= flags - 1;
-            if pos >= line.len() {
-                break;
-            }
             if line[pos] != b' ' && line[pos] != b'\t' {
                 continue;
             }
@@ -912,10 +909,15 @@ fn split_fields(line: &[u8], spans: &mut Vec<(usize, usize)>) {
         base += 8;
     }
     if base < line.len() {
-        // Padded with spaces, which end the last field; flags past the end are ignored.
-        let mut padded = [b' '; 8];
-        padded[..line.len() - base].copy_from_slice(&line[base..]);
-        split_word(control_bytes(u64::from_le_bytes(padded)), base, spans);
+        // The last `rest` bytes, in the low bytes of a word: taken from the line's last eight bytes
+        // (a call to copy them would cost more than the split of a short line), the high bytes zero
+        // and so never flagged.
+        let rest = line.len() - base;
+        let tail = match line.len().checked_sub(8) {
+            Some(last) => word(&line[last..]) >> (8 * (8 - rest)),
+            None => line.iter().rev().fold(0, |word, &b| (word << 8) | u64::from(b)),
+        };
+        split_word(control_bytes(tail) & !(u64::MAX << (8 * rest)), base, spans);
     }
     if line.len() > start {
         spans.push((start, line.len()));
@@ -997,6 +999,14 @@ mod tests {
             "1234567 ",
             "\t\t\t\t\t\t\t\tx",
         ] {
+            let expected: Vec<&str> = line.split([' ', '\t']).filter(|t| !t.is_empty()).collect();
+            assert_eq!(fields_of(line), expected, "{line:?}");
+        }
+        // Every length, so that the last partial word ends at each of its bytes, in lines shorter
+        // and longer than a word.
+        let sample = " 2 123\teni-1  10.0.0.1 x\t ACCEPT ";
+        for end in 0..=sample.len() {
+            let line = &sample[..end];
             let expected: Vec<&str> = line.split([' ', '\t']).filter(|t| !t.is_empty()).collect();
             assert_eq!(fields_of(line), expected, "{line:?}");
         }
