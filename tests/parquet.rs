@@ -210,6 +210,28 @@ fn columns_that_no_object_holds_are_not_read() {
     assert!(!read.contains(&"tgw_id"), "{scan}");
 }
 
+/// `ip` on a copy of default-format logs, which hold no `pkt_srcaddr` or `pkt_dstaddr`: the tests of
+/// those columns are NULL, and the reader is still given the address to look for (its bloom filters
+/// and row filter) rather than every row to decode. `ip` on 40 M records took 1.1-1.3 s so, instead
+/// of 0.25 s. The answer is the text's.
+#[test]
+fn the_reader_looks_for_the_address_when_the_copy_lacks_some_address_columns() {
+    let out = tempfile::tempdir().unwrap();
+    let text = format!("{FIXTURES}/111122223333");
+    convert(&[&text], out.path());
+    let copy = out.path().to_str().unwrap();
+    let sql = "EXPLAIN SELECT * FROM flows WHERE cidr_contains('192.0.2.200', srcaddr) \
+               OR cidr_contains('192.0.2.200', dstaddr) OR cidr_contains('192.0.2.200', pkt_srcaddr) \
+               OR cidr_contains('192.0.2.200', pkt_dstaddr)";
+    let plan = csv(&["--path", copy, "sql", sql]).1.concat().join("\n");
+    let scan = plan.lines().find(|l| l.contains("DataSourceExec")).unwrap();
+    let predicate = scan.split("predicate=").nth(1).unwrap_or_default();
+    assert!(predicate.contains("srcaddr@") && predicate.contains("192.0.2.200"), "{plan}");
+    let answer = csv(&["--path", copy, "ip", "192.0.2.200"]);
+    assert!(!answer.1.is_empty());
+    assert_eq!(answer, csv(&["--path", &text, "ip", "192.0.2.200"]));
+}
+
 /// A limit on a merged listing is pushed into the scan, and DataFusion then let the scan's
 /// partitions take files from one another, out of order: the first rows were wrong.
 #[test]

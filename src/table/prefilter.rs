@@ -191,9 +191,14 @@ pub(crate) fn choose(filters: &[Expr]) -> Prefilter {
 /// statistics, bloom filters and row filter can use (`cidr_contains` they cannot): `col = 'a.b.c.d'`
 /// for an IPv4 /32, `col >= 'a.b.' AND col < 'a.b/'` for a block of whole octets (its addresses are
 /// written starting with that text, and `/` follows `.`), and ORs of these. `None` for any other
-/// filter (DataFusion pushes plain comparisons into the reader itself).
+/// filter (DataFusion pushes plain comparisons into the reader itself). A side of an OR that is never
+/// true is left out: `ip`'s test of `pkt_srcaddr` becomes `NULL` when no object of the copy holds that
+/// column, and the hint of the rest still holds for every row the OR keeps.
 pub(crate) fn parquet_hint(filter: &Expr) -> Option<Expr> {
+    let never_true = |expr: &Expr| matches!(expr, Expr::Literal(value, _) if value.is_null() || *value == ScalarValue::Boolean(Some(false)));
     match filter {
+        Expr::BinaryExpr(BinaryExpr { left, op: Operator::Or, right }) if never_true(right) => parquet_hint(left),
+        Expr::BinaryExpr(BinaryExpr { left, op: Operator::Or, right }) if never_true(left) => parquet_hint(right),
         Expr::BinaryExpr(BinaryExpr { left, op: Operator::Or, right }) => {
             Some(parquet_hint(left)?.or(parquet_hint(right)?))
         }
@@ -275,6 +280,12 @@ mod tests {
         assert!("10.1.255.255" >= "10.1." && "10.1.255.255" < "10.1/" && "10.10.0.1" >= "10.1/");
         let either = cidr_contains("192.0.2.200", "srcaddr").or(cidr_contains("192.0.2.200", "dstaddr"));
         assert!(parquet_hint(&either).is_some());
+        // A side that is never true (a column no object holds, made NULL) adds nothing to the hint.
+        for never in [lit(ScalarValue::Boolean(None)), lit(ScalarValue::Null), lit(false)] {
+            assert_eq!(parquet_hint(&either.clone().or(never.clone())), parquet_hint(&either));
+            assert_eq!(parquet_hint(&never.clone().or(either.clone())), parquet_hint(&either));
+        }
+        assert_eq!(parquet_hint(&lit(ScalarValue::Null).or(lit(false))), None);
         // No hint: IPv6, blocks shorter than /8, anything that is not an address filter.
         for filter in [
             cidr_contains("2001:db8::/32", "srcaddr"),
