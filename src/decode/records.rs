@@ -487,7 +487,7 @@ impl FlowDecoder {
     }
 
     /// Passes over the whole lines from `pos` on that the pre-filter rules out; returns where the
-    /// first line to read starts (a line with a needle, a possible header, or the unterminated tail).
+    /// first line to read starts (a line with a needle, a header, or the unterminated tail).
     fn pass_over(&mut self, buf: &[u8], pos: usize) -> usize {
         // Each needle's next hit in `buf` is remembered, so a rare needle beside a frequent one is not
         // searched for again from every hit of the frequent one.
@@ -509,7 +509,7 @@ impl FlowDecoder {
         .map_or(0, |end| end + 1);
         let mut start = 0;
         for end in memchr_iter(b'\n', &rest[..whole]) {
-            if may_be_header(&rest[start..end]) {
+            if is_header(&rest[start..end]) {
                 return pos + start;
             }
             self.line_no += 1;
@@ -522,7 +522,7 @@ impl FlowDecoder {
     /// A line that was kept across `decode` calls, now whole: read, or passed over by the pre-filter.
     fn kept_line(&mut self, bytes: &[u8]) {
         let ruled_out = !self.needles.is_empty()
-            && !may_be_header(bytes)
+            && !is_header(bytes)
             && self.needles.iter().all(|needle| needle.find(bytes).is_none());
         if ruled_out {
             self.line_no += 1;
@@ -853,10 +853,15 @@ fn invalid_number(format: &Format, pos: usize, value: &str) -> ProblemKind {
     ProblemKind::InvalidNumber { column: format.columns[pos].clone(), value: quote(value) }
 }
 
-/// Whether a line may be a header, which changes how the lines after it are read: its first field
-/// starts with a lowercase letter. The pre-filter never passes over such a line.
-fn may_be_header(line: &[u8]) -> bool {
+/// Whether a line is a header, which changes how the lines after it are read: what
+/// [`FlowDecoder::text_line`] takes for one (its first field starts with a lowercase letter, and
+/// [`fields::header_fields`] says so; a `\r` at its end is whitespace to that as well). The pre-filter
+/// never passes over such a line. Records rarely start with a lowercase letter (a format that starts
+/// with `interface-id` or `vpc-id` does), and for those the first word that is no field name ends the
+/// check.
+fn is_header(line: &[u8]) -> bool {
     line.iter().find(|b| **b != b' ' && **b != b'\t').is_some_and(u8::is_ascii_lowercase)
+        && std::str::from_utf8(line).is_ok_and(|text| fields::header_fields(text).is_some())
 }
 
 const ONES: u64 = 0x0101_0101_0101_0101;
