@@ -195,7 +195,10 @@ pub(crate) fn choose(filters: &[Expr]) -> Prefilter {
 /// true is left out: `ip`'s test of `pkt_srcaddr` becomes `NULL` when no object of the copy holds that
 /// column, and the hint of the rest still holds for every row the OR keeps.
 pub(crate) fn parquet_hint(filter: &Expr) -> Option<Expr> {
-    let never_true = |expr: &Expr| matches!(expr, Expr::Literal(value, _) if value.is_null() || *value == ScalarValue::Boolean(Some(false)));
+    let never_true = |expr: &Expr| match expr {
+        Expr::Literal(value, _) => value.is_null() || *value == ScalarValue::Boolean(Some(false)),
+        _ => false,
+    };
     match filter {
         Expr::BinaryExpr(BinaryExpr { left, op: Operator::Or, right }) if never_true(right) => parquet_hint(left),
         Expr::BinaryExpr(BinaryExpr { left, op: Operator::Or, right }) if never_true(left) => parquet_hint(right),
