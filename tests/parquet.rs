@@ -225,8 +225,10 @@ fn the_reader_looks_for_the_address_when_the_copy_lacks_some_address_columns() {
                OR cidr_contains('192.0.2.200', pkt_dstaddr)";
     let plan = csv(&["--path", copy, "sql", sql]).1.concat().join("\n");
     let scan = plan.lines().find(|l| l.contains("DataSourceExec")).unwrap();
+    // The hint's own form: DataFusion also shows the query's filter as a predicate, with
+    // `cidr_contains`, which the reader's bloom filters and statistics cannot use.
     let predicate = scan.split("predicate=").nth(1).unwrap_or_default();
-    assert!(predicate.contains("srcaddr@") && predicate.contains("192.0.2.200"), "{plan}");
+    assert!(predicate.contains("srcaddr@") && predicate.contains(" = 192.0.2.200"), "{plan}");
     let answer = csv(&["--path", copy, "ip", "192.0.2.200"]);
     assert!(!answer.1.is_empty());
     assert_eq!(answer, csv(&["--path", &text, "ip", "192.0.2.200"]));

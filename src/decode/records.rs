@@ -915,8 +915,8 @@ fn split_fields(line: &[u8], spans: &mut Vec<(usize, usize)>) {
     }
     if base < line.len() {
         // The last `rest` bytes, in the low bytes of a word: taken from the line's last eight bytes
-        // (a call to copy them would cost more than the split of a short line), the high bytes zero
-        // and so never flagged.
+        // (a call to copy them would cost more than the split of a short line); the flags of the
+        // bytes past the end are masked off.
         let rest = line.len() - base;
         let tail = match line.len().checked_sub(8) {
             Some(last) => word(&line[last..]) >> (8 * (8 - rest)),
