@@ -636,12 +636,10 @@ impl FlowDecoder {
     fn text_line(&mut self, text: &str) {
         let text = text.strip_suffix('\r').unwrap_or(text);
         split_fields(text.as_bytes(), &mut self.spans);
-        let Some(&(first, _)) = self.spans.first() else { return };
-        // A header's first field name starts with a lowercase letter; a record of the default format
-        // starts with a digit, so most lines are told apart by one byte.
-        if text.as_bytes()[first].is_ascii_lowercase()
-            && let Some(names) = fields::header_fields(text)
-        {
+        if self.spans.is_empty() {
+            return;
+        }
+        if let Some(names) = header(text) {
             self.set_format(&names);
             return;
         }
@@ -853,15 +851,21 @@ fn invalid_number(format: &Format, pos: usize, value: &str) -> ProblemKind {
     ProblemKind::InvalidNumber { column: format.columns[pos].clone(), value: quote(value) }
 }
 
-/// Whether a line is a header, which changes how the lines after it are read: what
-/// [`FlowDecoder::text_line`] takes for one (its first field starts with a lowercase letter, and
-/// [`fields::header_fields`] says so; a `\r` at its end is whitespace to that as well). The pre-filter
-/// never passes over such a line. Records rarely start with a lowercase letter (a format that starts
-/// with `interface-id` or `vpc-id` does), and for those the first word that is no field name ends the
-/// check.
+/// The field names of `text` when it is a header, which changes how the lines after it are read: its
+/// first field starts with a lowercase letter, and [`fields::header_fields`] says so (a `\r` at its end
+/// is whitespace to that). A record of the default format starts with a digit, so most lines are told
+/// apart by one byte; for a format whose records start with a lowercase letter (`interface-id`,
+/// `vpc-id`), the first word that is no field name ends the check.
+fn header(text: &str) -> Option<Vec<&str>> {
+    let first = text.bytes().find(|b| *b != b' ' && *b != b'\t')?;
+    if first.is_ascii_lowercase() { fields::header_fields(text) } else { None }
+}
+
+/// Whether a line is a [`header`]: the pre-filter never passes over such a line. The first byte is
+/// looked at before the line is checked as UTF-8, which most lines passed over never need.
 fn is_header(line: &[u8]) -> bool {
     line.iter().find(|b| **b != b' ' && **b != b'\t').is_some_and(u8::is_ascii_lowercase)
-        && std::str::from_utf8(line).is_ok_and(|text| fields::header_fields(text).is_some())
+        && std::str::from_utf8(line).is_ok_and(|text| header(text).is_some())
 }
 
 const ONES: u64 = 0x0101_0101_0101_0101;
