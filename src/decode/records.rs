@@ -1071,6 +1071,10 @@ mod tests {
         for lines in [&b"\n"[..], b"x\n", b"1\n", b"1\n\n", b"12\nab\n", b"1\n2\n"] {
             assert_eq!(digit_lines(lines), expected(lines), "{lines:?}");
         }
+        // Lines that end exactly at a step's end, or one byte past it.
+        for steps in [b"1\n".repeat(64), b"1\n".repeat(128), [b"1\n".repeat(64), b"\n".to_vec()].concat()] {
+            assert_eq!(digit_lines(&steps), expected(&steps), "{} bytes", steps.len());
+        }
     }
 
     #[test]
