@@ -880,8 +880,9 @@ fn is_header(line: &[u8]) -> bool {
 const LINE_STEP: usize = 128;
 
 /// The whole lines at the start of `lines` (which ends with `\n`) that start with a digit, counted:
-/// `(count, where the first line that does not starts)`, or `(count, lines.len())`. Several times
-/// faster than finding each line's end: the pre-filter passes over most lines so.
+/// `(count, where the first line that does not starts)`, or `(count, lines.len())`. About twice as
+/// fast as finding each line's end with `memchr` (25 against 13 GB/s): the pre-filter passes over
+/// most lines so.
 fn digit_lines(lines: &[u8]) -> (u64, usize) {
     if !lines.first().is_some_and(u8::is_ascii_digit) {
         return (0, 0);
