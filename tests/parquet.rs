@@ -81,7 +81,7 @@ fn the_copy_is_hive_partitioned_sorted_by_time_and_keeps_provenance() {
     let files = parquet_files(out.path());
     assert!(files.len() >= 6, "{files:?}");
     let mut total = 0;
-    let (mut addressed_files, mut unaddressed_files) = (0, 0);
+    let (mut addressed_files, mut unaddressed_files, mut rejected_files) = (0, 0, 0);
     for file in &files {
         let relative = file.strip_prefix(out.path()).unwrap().to_string_lossy().into_owned();
         let parts: Vec<&str> = relative.split('/').collect();
@@ -95,17 +95,22 @@ fn the_copy_is_hive_partitioned_sorted_by_time_and_keeps_provenance() {
             path,
             "sql",
             r#"SELECT account_id, region, to_char(to_timestamp("start"), '%Y-%m-%d') AS d, "start", source, line, srcaddr,
-                      "end"
+                      "end", action
                FROM flows"#,
         ]);
-        assert_eq!(header, ["account_id", "region", "d", "start", "source", "line", "srcaddr", "end"]);
-        // The records without addresses (NODATA, SKIPDATA) are in files of their own.
+        assert_eq!(header, ["account_id", "region", "d", "start", "source", "line", "srcaddr", "end", "action"]);
+        // The records without addresses (NODATA, SKIPDATA) are in files of their own, and so are the
+        // rejected ones.
         let addressed = rows.iter().filter(|row| !row[6].is_empty()).count();
         assert!(addressed == 0 || addressed == rows.len(), "{relative}: {addressed} of {} have addresses", rows.len());
+        let rejected = rows.iter().filter(|row| row[8] == "REJECT").count();
+        assert!(rejected == 0 || rejected == rows.len(), "{relative}: {rejected} of {} rejected", rows.len());
         if addressed == 0 {
             unaddressed_files += 1;
-        } else {
+        } else if rejected == 0 {
             addressed_files += 1;
+        } else {
+            rejected_files += 1;
         }
         // In the listings' order: start, end (nulls last), source, line.
         let mut last = None;
@@ -122,7 +127,7 @@ fn the_copy_is_hive_partitioned_sorted_by_time_and_keeps_provenance() {
             assert!(row[5].parse::<u64>().unwrap() >= 1);
         }
         total += rows.len();
-        // Its footer says so; `line` and `bytes` are delta-encoded rather than dictionary-encoded.
+        // Its footer says so; `line`, `bytes` and `end` are delta-encoded rather than dictionary-encoded.
         let reader = parquet::file::reader::SerializedFileReader::new(std::fs::File::open(file).unwrap()).unwrap();
         let metadata = parquet::file::reader::FileReader::metadata(&reader);
         for group in metadata.row_groups() {
@@ -137,12 +142,15 @@ fn the_copy_is_hive_partitioned_sorted_by_time_and_keeps_provenance() {
             for chunk in group.columns() {
                 let delta = chunk.encodings().any(|e| e == parquet::basic::Encoding::DELTA_BINARY_PACKED);
                 let name = chunk.column_path().string();
-                assert_eq!(delta, name == "line" || name == "bytes", "{relative}: {name}");
+                assert_eq!(delta, ["line", "bytes", "end"].contains(&name.as_str()), "{relative}: {name}");
             }
         }
     }
     assert_eq!(total, reference_corpus(&fixtures().join("AWSLogs")).len());
-    assert!(addressed_files > 0 && unaddressed_files > 0, "{addressed_files} and {unaddressed_files}");
+    assert!(
+        addressed_files > 0 && unaddressed_files > 0 && rejected_files > 0,
+        "{addressed_files}, {unaddressed_files} and {rejected_files}"
+    );
     // The state file and the lock are hidden: flowq (like Spark and Hive) skips them.
     assert!(out.path().join(".flowq-convert.json").is_file());
 }
@@ -208,6 +216,40 @@ fn columns_that_no_object_holds_are_not_read() {
     let read: Vec<&str> = scan.split("projection=[").nth(1).unwrap().trim_end_matches(']').split(", ").collect();
     assert!(read.contains(&"srcaddr") && read.contains(&"vpc_id"), "{scan}");
     assert!(!read.contains(&"tgw_id"), "{scan}");
+}
+
+/// A query of rejected flows reads only the row groups of the copy's rejected files (their
+/// statistics say `action` is `REJECT` in all of their rows or in none), and one of accepted flows
+/// only the others; the answers are the text's.
+#[test]
+fn queries_of_rejected_or_accepted_flows_read_only_their_row_groups() {
+    let out = tempfile::tempdir().unwrap();
+    convert(&[FIXTURES], out.path());
+    let copy = out.path().to_str().unwrap();
+    // The row groups in all, and those the statistics leave to read, under `condition`.
+    let groups = |condition: &str| {
+        let sql = format!("EXPLAIN ANALYZE SELECT count(*) FROM flows WHERE {condition}");
+        let plan = csv(&["--path", copy, "sql", &sql]).1.concat().join("\n");
+        let counts = plan.split("row_groups_pruned_statistics=").nth(1).and_then(|c| c.split_once(" total → "));
+        let number = |s: &str| s.trim().split(' ').next().and_then(|n| n.parse::<usize>().ok());
+        match counts.map(|(total, matched)| (number(total), number(matched))) {
+            Some((Some(total), Some(matched))) => (total, matched),
+            _ => panic!("{condition}: no row group counts in {plan}"),
+        }
+    };
+    let (total, rejected) = groups("action = 'REJECT'");
+    let (same_total, accepted) = groups("action = 'ACCEPT'");
+    // The NODATA and SKIPDATA records, which have no action.
+    let (also_total, without) = groups("action IS NULL");
+    assert_eq!((total, total), (same_total, also_total));
+    // Every row group is of exactly one of the three.
+    assert!(rejected > 0 && accepted > 0 && without > 0, "{rejected}, {accepted} and {without} of {total}");
+    assert_eq!(rejected + accepted + without, total);
+    for query in [&["rejected-tcp"][..], &["rejected"], &["accepted"]] {
+        let on_copy = csv(&[&["--path", copy][..], query].concat());
+        assert!(!on_copy.1.is_empty(), "{query:?}");
+        assert_eq!(on_copy, csv(&[&["--path", FIXTURES][..], query].concat()), "{query:?}");
+    }
 }
 
 /// `ip` on a copy of default-format logs, which hold no `pkt_srcaddr` or `pkt_dstaddr`: the tests of

@@ -4,10 +4,11 @@
 //! Layout under the output folder: `account_id=…/region=…/date=YYYY-MM-DD/part-<run>-<n>.parquet`
 //! (the `start` date, UTC; a missing value is `__HIVE_DEFAULT_PARTITION__`). Every file holds every
 //! `flows` column, the partition values too, plus `source` and `line`: the object and line each
-//! record came from. Files are zstd-compressed (`line` and `bytes` delta-encoded), in row groups of
+//! record came from. Files are zstd-compressed ([`DELTA`] delta-encoded), in row groups of
 //! [`ROW_GROUP_ROWS`], sorted in the listings' order ([`SORTED_BY`], which the footer declares), with
 //! page statistics, so readers skip what a time filter rules out and list without sorting. The
-//! records without addresses (NODATA, SKIPDATA) are in files of their own (see [`write_partitions`]).
+//! records without addresses (NODATA, SKIPDATA), and the rejected ones, are in files of their own
+//! (see [`write_partitions`]).
 //!
 //! A run writes into a hidden staging folder, then commits by replacing the state file
 //! ([`STATE_FILE`]: every converted object with its ETag or size and modification time, and every
@@ -46,10 +47,13 @@ pub const ROW_GROUP_ROWS: usize = 1 << 20;
 const FILE_ROWS: usize = 16 * ROW_GROUP_ROWS;
 /// The address columns, which get bloom filters.
 const ADDRESSES: &[&str] = &["srcaddr", "dstaddr", "pkt_srcaddr", "pkt_dstaddr"];
-/// The integer columns with too many distinct values for a dictionary, which are delta-encoded:
-/// written plain, zstd had 4-8x their packed size to decompress on every read (`top-talkers` on 40 M
-/// records 1.01 -> 0.79 s, `ssh-rdp` 3.26 -> 2.98 s; the copy 410 -> 323 MiB).
-const DELTA: &[&str] = &["line", "bytes"];
+/// The integer columns that are delta-encoded. `line` and `bytes` have too many distinct values for
+/// a dictionary: written plain, zstd had 4-8x their packed size to decompress on every read
+/// (`top-talkers` on 40 M records 1.01 -> 0.79 s, `ssh-rdp` 3.26 -> 2.98 s; the copy 410 -> 323
+/// MiB). `end` is sorted within each `start`, so its deltas are small, and its dictionary indices
+/// came in short runs, which the reader decodes slowly: reading it for 40 M records took 0.17 CPU-s
+/// as a dictionary and 0.08 delta-encoded, and the copy is 7 MiB smaller.
+const DELTA: &[&str] = &["line", "bytes", "end"];
 /// The bloom filters' false-positive rate (each is sized for a row group's rows, then folded down to
 /// its distinct addresses).
 const BLOOM_FPP: f64 = 0.01;
@@ -57,10 +61,13 @@ const BLOOM_FPP: f64 = 0.01;
 const NULL_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
 
 /// The order of what is converted: by partition, the records with addresses before those without
-/// (NODATA, SKIPDATA: see [`write_partitions`]), then in the listings' order, [`SORTED_BY`] (a sort
-/// reads all its input before its first row, so every problem of the scan is known when writing
-/// begins).
-pub const ORDER: &str = r#"ORDER BY account_id, region, srcaddr IS NULL, "start", "end", source, line"#;
+/// (NODATA, SKIPDATA), the others before the rejected ones (see [`write_partitions`]), then in the
+/// listings' order, [`SORTED_BY`] (a sort reads all its input before its first row, so every problem
+/// of the scan is known when writing begins).
+pub const ORDER: &str = concat!(
+    "ORDER BY account_id, region, srcaddr IS NULL, action IS NOT DISTINCT FROM 'REJECT', ",
+    r#""start", "end", source, line"#
+);
 
 /// The columns every copy carries even when no format names them: the partition values (which may
 /// come from object keys), the time it is sorted by, and where each record came from.
@@ -305,7 +312,10 @@ pub struct Written {
 /// The records without a source address (NODATA and SKIPDATA, whose traffic fields are all `-`) go
 /// into files of their own: the other files then have no nulls in those columns, which Parquet
 /// readers decode faster (arrow-rs spreads the values of a batch that has nulls over their slots in a
-/// second pass; on `rejected-tcp` over 40 M records that was a sixth of the time).
+/// second pass; on `rejected-tcp` over 40 M records that was a sixth of the time). So do the rejected
+/// records: their row groups' statistics then say `action` is `REJECT` in all of them or in none,
+/// so a query of rejected flows (`rejected-tcp`, `--action reject`, …) reads only theirs, and one of
+/// accepted flows skips them.
 pub async fn write_partitions(
     mut stream: datafusion::execution::SendableRecordBatchStream,
     schema: &Schema,
@@ -316,8 +326,9 @@ pub async fn write_partitions(
     let fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone().with_nullable(true)).collect();
     let schema: SchemaRef = Arc::new(Schema::new(fields));
     let column = |name: &str| schema.index_of(name).map_err(datafusion::error::DataFusionError::from);
-    let (account, region, start, source, srcaddr) =
-        (column("account_id")?, column("region")?, column("start")?, column("source")?, column("srcaddr")?);
+    let (account, region, start, source) =
+        (column("account_id")?, column("region")?, column("start")?, column("source")?);
+    let (srcaddr, action) = (column("srcaddr")?, column("action")?);
     let properties = writer_properties(&schema)?;
     let mut written = Written::default();
     let mut first = true;
@@ -340,23 +351,21 @@ pub async fn write_partitions(
             written.left_out += (batch.num_rows() - kept.num_rows()) as u64;
             kept
         };
-        let keys = FileKeys::new(&batch, account, region, start, srcaddr)?;
+        let keys = FileKeys::new(&batch, account, region, start, srcaddr, action)?;
         let mut row = 0;
         while row < batch.num_rows() {
-            let (partition, addressed) = (keys.partition(row), keys.addressed(row));
+            let (partition, kind) = (keys.partition(row), keys.kind(row));
             let mut end = row + 1;
             while end < batch.num_rows() && keys.same(row, end) {
                 end += 1;
             }
-            let same = open
-                .as_ref()
-                .is_some_and(|f| f.partition == partition && f.addressed == addressed && f.rows < FILE_ROWS);
+            let same = open.as_ref().is_some_and(|f| f.partition == partition && f.kind == kind && f.rows < FILE_ROWS);
             if !same {
                 if let Some(file) = open.take() {
                     written.files.push(file.close()?);
                 }
                 let name = format!("{partition}/part-{run}-{}.parquet", written.files.len());
-                let key = (partition.clone(), addressed);
+                let key = (partition.clone(), kind);
                 open = Some(OpenFile::create(staging, name, key, &schema, properties.clone())?);
             }
             if let Some(file) = open.as_mut() {
@@ -427,8 +436,7 @@ fn writer_properties(schema: &Schema) -> Result<WriterProperties, ConvertError> 
 
 struct OpenFile {
     partition: String,
-    /// Whether its records have a source address.
-    addressed: bool,
+    kind: Kind,
     /// Relative to the staging folder.
     name: String,
     writer: ArrowWriter<BufWriter<File>>,
@@ -439,7 +447,7 @@ impl OpenFile {
     fn create(
         staging: &Path,
         name: String,
-        (partition, addressed): (String, bool),
+        (partition, kind): (String, Kind),
         schema: &SchemaRef,
         properties: WriterProperties,
     ) -> Result<OpenFile, ConvertError> {
@@ -449,7 +457,7 @@ impl OpenFile {
         }
         let file = File::create(&path).map_err(io(&path))?;
         let writer = ArrowWriter::try_new(BufWriter::new(file), Arc::clone(schema), Some(properties))?;
-        Ok(OpenFile { partition, addressed, name, writer, rows: 0 })
+        Ok(OpenFile { partition, kind, name, writer, rows: 0 })
     }
 
     /// Finishes the file; its name.
@@ -468,12 +476,22 @@ fn text(batch: &RecordBatch, i: usize) -> Result<StringViewArray, ConvertError> 
     Ok(array.as_string_view_opt().cloned().unwrap_or_else(|| StringViewArray::new_null(array.len())))
 }
 
-/// The file of each row of a batch: its partition, and whether it has a source address.
+/// Which records a file holds, besides its partition's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Kind {
+    /// They have a source address.
+    addressed: bool,
+    /// Their action is `REJECT`.
+    rejected: bool,
+}
+
+/// The file of each row of a batch: its partition and [`Kind`].
 struct FileKeys {
     account: StringViewArray,
     region: StringViewArray,
     start: Int64Array,
     srcaddr: ArrayRef,
+    action: StringViewArray,
 }
 
 impl FileKeys {
@@ -483,16 +501,21 @@ impl FileKeys {
         region: usize,
         start: usize,
         srcaddr: usize,
+        action: usize,
     ) -> Result<Self, ConvertError> {
         let start = datafusion::arrow::compute::cast(batch.column(start), &DataType::Int64)?;
         let start = start.as_primitive_opt::<Int64Type>().cloned().unwrap_or_else(|| Int64Array::new_null(start.len()));
         let srcaddr = Arc::clone(batch.column(srcaddr));
-        Ok(FileKeys { account: text(batch, account)?, region: text(batch, region)?, start, srcaddr })
+        let (account, region, action) = (text(batch, account)?, text(batch, region)?, text(batch, action)?);
+        Ok(FileKeys { account, region, start, srcaddr, action })
     }
 
-    /// Whether row `i` has a source address.
-    fn addressed(&self, i: usize) -> bool {
-        self.srcaddr.is_valid(i)
+    /// The kind of row `i`, as [`ORDER`] groups them.
+    fn kind(&self, i: usize) -> Kind {
+        Kind {
+            addressed: self.srcaddr.is_valid(i),
+            rejected: self.action.is_valid(i) && self.action.value(i) == "REJECT",
+        }
     }
 
     /// The day of row `i`'s start (days since 1970), if it has one.
@@ -500,17 +523,13 @@ impl FileKeys {
         (!self.start.is_null(i)).then(|| self.start.value(i).div_euclid(86_400))
     }
 
-    /// True when rows `a` and `b` go in one file: one partition, both with or both without a source
-    /// address.
+    /// True when rows `a` and `b` go in one file: one partition and kind.
     fn same(&self, a: usize, b: usize) -> bool {
         let same = |array: &StringViewArray| match (array.is_null(a), array.is_null(b)) {
             (false, false) => array.value(a) == array.value(b),
             (null_a, null_b) => null_a && null_b,
         };
-        self.day(a) == self.day(b)
-            && same(&self.account)
-            && same(&self.region)
-            && self.addressed(a) == self.addressed(b)
+        self.day(a) == self.day(b) && same(&self.account) && same(&self.region) && self.kind(a) == self.kind(b)
     }
 
     /// `account_id=…/region=…/date=…` of row `i`.

@@ -75,8 +75,10 @@ pub const SORTED_BY: [&str; 4] = ["start", "end", "source", "line"];
 
 /// At most this many partitions are merged to read converted objects in the listings' order without
 /// sorting them: each holds one row group of the columns read at a time (a few MiB of flowq's
-/// 1 M-row groups). Objects that overlap in time more deeply (many accounts and regions) are sorted.
-const MERGED_STREAMS: usize = 16;
+/// 1 M-row groups). An account and region takes three (its records with addresses, its rejected
+/// ones, its records without addresses overlap in time), so eight of them are merged; objects that
+/// overlap in time more deeply (more accounts and regions) are sorted.
+const MERGED_STREAMS: usize = 24;
 
 /// The hidden columns of AWS's Parquet objects that hold what their key says.
 const KEY_ACCOUNT: &str = "__flowq_key_account_id";
@@ -362,8 +364,9 @@ impl ParquetFlows {
     /// by their first `start`, each into the chain with the fewest rows that it can follow, so the
     /// partitions hold about as many rows each (an aggregate keeps every core busy); a new chain
     /// is begun only when none can take it (row groups that overlap in time: other accounts and
-    /// regions, the records without addresses, later runs). Each row group is a byte range of its
-    /// object with the statistics of its sort columns, by which DataFusion checks the order.
+    /// regions, the rejected records, the records without addresses, later runs). Each row group is
+    /// a byte range of its object with the statistics of its sort columns, by which DataFusion
+    /// checks the order.
     fn ordered_groups(&self, n: usize) -> Option<(Vec<FileGroup>, LexOrdering)> {
         let schema = self.table_schema.table_schema();
         let mut groups: Vec<(&ParquetObject, &SortedRowGroup)> = Vec::new();
